@@ -1,0 +1,1 @@
+"""openclaw.cli: the `openclaw` command (typer), one module per noun."""

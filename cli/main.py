@@ -1,0 +1,146 @@
+"""The `openclaw` command: root options, then one sub-app per noun."""
+
+from __future__ import annotations
+
+import typer
+
+from openclaw.ipc.version import GATEWAY_VERSION
+
+from . import gateway_client_cmds as gc
+from . import gateway_run as gr
+from .globals import OPTIONS
+from .logs_cmd import logs_cmd
+
+app = typer.Typer(
+    name="openclaw",
+    help="OpenClaw Gateway: run it, and talk to it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+gateway_app = typer.Typer(
+    help="Run, inspect and query the Gateway (no subcommand = run).",
+    invoke_without_command=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(gateway_app, name="gateway")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"OpenClaw Gateway (python) {GATEWAY_VERSION}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    profile: str | None = typer.Option(None, "--profile", help="Use ~/.openclaw-<name> for state and config."),
+    dev: bool = typer.Option(False, "--dev", help="Dev profile: ~/.openclaw-dev, port 19001."),
+    no_color: bool = typer.Option(False, "--no-color", help="Disable colours (NO_COLOR is honoured too)."),
+    version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    OPTIONS.profile = profile
+    OPTIONS.dev = dev
+    OPTIONS.color = not no_color
+
+
+
+@gateway_app.callback()
+def gateway(
+    ctx: typer.Context,
+    port: int | None = gr.PortOpt, bind: str | None = gr.BindOpt, auth: str | None = gr.AuthOpt,
+    token: str | None = gr.TokenOpt, password: str | None = gr.PasswordOpt, password_file: str | None = gr.PasswordFileOpt,
+    allow_unconfigured: bool = gr.AllowUnconfiguredOpt, dev: bool = gr.DevOpt, reset: bool = gr.ResetOpt,
+    force: bool = gr.ForceOpt, verbose: bool = gr.VerboseOpt, ws_log: str = gr.WsLogOpt, compact: bool = gr.CompactOpt,
+    raw_stream: bool = gr.RawStreamOpt, raw_stream_path: str | None = gr.RawStreamPathOpt,
+) -> None:
+    """Run the Gateway in the foreground (same as `gateway run`)."""
+    if ctx.invoked_subcommand is None:
+        gr.run_gateway(
+            port=port, bind=bind, auth=auth, token=token, password=password, password_file=password_file,
+            allow_unconfigured=allow_unconfigured, dev=dev, reset=reset, force=force, verbose=verbose,
+            ws_log=ws_log, compact=compact, raw_stream=raw_stream, raw_stream_path=raw_stream_path,
+        )
+
+
+@gateway_app.command("run")
+def gateway_run(
+    port: int | None = gr.PortOpt, bind: str | None = gr.BindOpt, auth: str | None = gr.AuthOpt,
+    token: str | None = gr.TokenOpt, password: str | None = gr.PasswordOpt, password_file: str | None = gr.PasswordFileOpt,
+    allow_unconfigured: bool = gr.AllowUnconfiguredOpt, dev: bool = gr.DevOpt, reset: bool = gr.ResetOpt,
+    force: bool = gr.ForceOpt, verbose: bool = gr.VerboseOpt, ws_log: str = gr.WsLogOpt, compact: bool = gr.CompactOpt,
+    raw_stream: bool = gr.RawStreamOpt, raw_stream_path: str | None = gr.RawStreamPathOpt,
+) -> None:
+    """Run the Gateway in the foreground."""
+    gr.run_gateway(
+        port=port, bind=bind, auth=auth, token=token, password=password, password_file=password_file,
+        allow_unconfigured=allow_unconfigured, dev=dev, reset=reset, force=force, verbose=verbose,
+        ws_log=ws_log, compact=compact, raw_stream=raw_stream, raw_stream_path=raw_stream_path,
+    )
+
+
+@gateway_app.command("health")
+def gateway_health(
+    url: str | None = gc.UrlOpt, token: str | None = gc.TokenOpt, password: str | None = gc.PasswordOpt,
+    timeout: int = gc.TimeoutOpt, json_: bool = gc.JsonOpt,
+) -> None:
+    """Fetch Gateway health over the WS protocol."""
+    gc.health_cmd(url, token, password, timeout, json_)
+
+
+@gateway_app.command("call")
+def gateway_call(
+    method: str = typer.Argument(..., help="Method name, e.g. status"),
+    params: str = typer.Option("{}", "--params", help="JSON object of params."),
+    url: str | None = gc.UrlOpt, token: str | None = gc.TokenOpt, password: str | None = gc.PasswordOpt,
+    timeout: int = gc.TimeoutOpt, json_: bool = gc.JsonOpt,
+    expect_final: bool = typer.Option(False, "--expect-final", help="Wait for the final answer of two-phase methods."),
+) -> None:
+    """Call a Gateway method and print its payload."""
+    gc.call_cmd(method, params, url, token, password, timeout, json_, expect_final)
+
+
+@gateway_app.command("status")
+def gateway_status(
+    url: str | None = gc.UrlOpt, token: str | None = gc.TokenOpt, password: str | None = gc.PasswordOpt,
+    timeout: int = gc.TimeoutOpt, json_: bool = gc.JsonOpt,
+    no_probe: bool = typer.Option(False, "--no-probe", help="Skip the RPC probe."),
+    require_rpc: bool = typer.Option(False, "--require-rpc", help="Exit 1 when the RPC probe fails."),
+) -> None:
+    """Show config path, bind/port and its source, who listens, and an RPC probe."""
+    gc.status_cmd(url, token, password, timeout, json_, not no_probe, require_rpc)
+
+
+@app.command("health")
+def health(
+    url: str | None = gc.UrlOpt, token: str | None = gc.TokenOpt, password: str | None = gc.PasswordOpt,
+    timeout: int = gc.TimeoutOpt, json_: bool = gc.JsonOpt,
+) -> None:
+    """Gateway health (same as `gateway health`)."""
+    gc.health_cmd(url, token, password, timeout, json_)
+
+
+@app.command("status")
+def status(
+    url: str | None = gc.UrlOpt, token: str | None = gc.TokenOpt, password: str | None = gc.PasswordOpt,
+    timeout: int = gc.TimeoutOpt, json_: bool = gc.JsonOpt,
+) -> None:
+    """Gateway status (same as `gateway status`)."""
+    gc.status_cmd(url, token, password, timeout, json_, True, False)
+
+
+@app.command("logs")
+def logs(
+    url: str | None = gc.UrlOpt, token: str | None = gc.TokenOpt, password: str | None = gc.PasswordOpt,
+    timeout: int = typer.Option(30000, "--timeout", help="Timeout in ms."), json_: bool = gc.JsonOpt,
+    limit: int = typer.Option(200, "--limit", help="Lines to show (1..5000)."),
+    max_bytes: int = typer.Option(250000, "--max-bytes", help="Bytes to read at most."),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines."),
+    interval: int = typer.Option(1000, "--interval", help="Poll interval in ms with --follow."),
+) -> None:
+    """Show the gateway's log file (via logs.tail)."""
+    logs_cmd(url, token, password, timeout, json_, limit, max_bytes, follow, interval)
+
+
+def run() -> None:
+    app()

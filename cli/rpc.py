@@ -1,0 +1,58 @@
+"""Run one client command against the gateway with uniform errors and exit codes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from openclaw.ipc.errors import ExitCode
+
+from .client import GatewayClient, RpcError, TransportError
+from .output import fail, fail_json
+from .target import CredentialsRequired, Target, resolve_target
+
+T = TypeVar("T")
+
+
+def target_or_exit(url: str | None, token: str | None, password: str | None, as_json: bool) -> Target:
+    try:
+        return resolve_target(url, token, password)
+    except CredentialsRequired as exc:
+        if as_json:
+            fail_json({"type": "gateway_credentials_required", "message": str(exc)})
+        fail(f"openclaw: {exc}", ExitCode.FAILURE)
+
+
+def with_client(
+    target: Target,
+    *,
+    timeout_ms: int,
+    scopes: list[str],
+    as_json: bool,
+    action: Callable[[GatewayClient], T],
+    mode: str = "cli",
+    client_id: str = "cli",
+    display_name: str | None = None,
+) -> T:
+    if timeout_ms <= 0:
+        fail("--timeout must be a positive number of milliseconds", ExitCode.USAGE)
+    client = GatewayClient(
+        target.url, token=target.token, password=target.password, timeout_s=timeout_ms / 1000,
+        client_id=client_id, mode=mode, scopes=scopes, display_name=display_name,
+    )
+    try:
+        client.connect()
+        return action(client)
+    except TransportError as exc:
+        if as_json:
+            fail_json(exc.to_json(), {"gateway": {"url": target.url, "urlSource": target.url_source}})
+        fail(f"{exc.message}\nTarget: {target.url} ({target.url_source})", ExitCode.FAILURE)
+    except RpcError as exc:
+        if as_json:
+            fail_json(exc.to_json())
+        err: dict[str, Any] = exc.error
+        detail = err.get("details")
+        extra = f" [{detail.get('code')}]" if isinstance(detail, dict) and detail.get("code") else ""
+        fail(f"Gateway error {err.get('code')}{extra}: {err.get('message')}", ExitCode.FAILURE)
+    finally:
+        client.close()

@@ -1,0 +1,123 @@
+"""Which gateway a client command talks to, and with which credentials.
+
+URL: --url > OPENCLAW_GATEWAY_URL > ws://127.0.0.1:<port>, where port is
+OPENCLAW_GATEWAY_PORT > the running instance of this state dir > gateway.port >
+the profile's default. Credentials: flags > env > config > the runtime token file.
+`--url` without explicit credentials is refused before connecting (spec §4).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import psutil
+
+from openclaw.ipc.config import load_config, parse_port_value
+from openclaw.ipc.errors import ConfigRefusal
+from openclaw.ipc.paths import Paths, profile_default_port, resolve_paths
+
+from .globals import OPTIONS
+
+
+class CredentialsRequired(Exception):
+    pass
+
+
+@dataclass
+class Target:
+    url: str
+    url_source: str
+    token: str | None
+    password: str | None
+    credential_source: str | None
+    paths: Paths
+    port: int | None
+    port_source: str | None
+    config: dict[str, Any]
+    config_error: str | None
+
+
+def _get(data: dict[str, Any], dotted: str) -> Any:
+    cur: Any = data
+    for part in dotted.split("."):
+        if not isinstance(cur, dict):
+            return None
+        cur = cur.get(part)
+    return cur
+
+
+def running_instance(paths: Paths) -> dict[str, Any] | None:
+    try:
+        rec = msgspec.json.decode(paths.instance_file.read_bytes())
+    except (OSError, msgspec.DecodeError):
+        return None
+    if not isinstance(rec, dict) or not isinstance(rec.get("pid"), int) or not psutil.pid_exists(rec["pid"]):
+        return None
+    return rec
+
+
+def resolve_target(url: str | None, token: str | None, password: str | None) -> Target:
+    paths = resolve_paths(OPTIONS.effective_profile)
+    config: dict[str, Any] = {}
+    config_error = None
+    try:
+        config = load_config(paths.config_path).data
+    except ConfigRefusal as exc:
+        config_error = str(exc)
+    port: int | None = None
+    port_source: str | None = None
+    if url:
+        if not (token or password):
+            raise CredentialsRequired(
+                "gateway url override requires explicit credentials\n"
+                "Fix: pass --token or --password (or unset --url to use this machine's gateway config)."
+            )
+        url_source = "cli --url"
+    elif os.environ.get("OPENCLAW_GATEWAY_URL"):
+        url, url_source = os.environ["OPENCLAW_GATEWAY_URL"], "env OPENCLAW_GATEWAY_URL"
+    else:
+        port, port_source = resolve_local_port(paths, config)
+        url, url_source = f"ws://127.0.0.1:{port}", port_source
+    cred_source = None
+    if token or password:
+        cred_source = "cli"
+    elif os.environ.get("OPENCLAW_GATEWAY_TOKEN"):
+        token, cred_source = os.environ["OPENCLAW_GATEWAY_TOKEN"], "env OPENCLAW_GATEWAY_TOKEN"
+    elif os.environ.get("OPENCLAW_GATEWAY_PASSWORD"):
+        password, cred_source = os.environ["OPENCLAW_GATEWAY_PASSWORD"], "env OPENCLAW_GATEWAY_PASSWORD"
+    elif isinstance(_get(config, "gateway.auth.token"), str):
+        token, cred_source = _get(config, "gateway.auth.token"), "config gateway.auth.token"
+    elif isinstance(_get(config, "gateway.auth.password"), str):
+        password, cred_source = _get(config, "gateway.auth.password"), "config gateway.auth.password"
+    else:
+        token = read_runtime_token(paths.runtime_token_file)
+        cred_source = "runtime token file" if token else None
+    return Target(url, url_source, token, password, cred_source, paths, port, port_source, config, config_error)
+
+
+def resolve_local_port(paths: Paths, config: dict[str, Any]) -> tuple[int, str]:
+    env_port = os.environ.get("OPENCLAW_GATEWAY_PORT")
+    if env_port:
+        try:
+            return parse_port_value(env_port, "OPENCLAW_GATEWAY_PORT"), "env OPENCLAW_GATEWAY_PORT"
+        except ConfigRefusal:
+            pass
+    rec = running_instance(paths)
+    if rec and isinstance(rec.get("port"), int):
+        return rec["port"], "running gateway (instance record)"
+    cfg_port = _get(config, "gateway.port")
+    if isinstance(cfg_port, int) and not isinstance(cfg_port, bool):
+        return cfg_port, "config gateway.port"
+    return profile_default_port(paths.profile), "default"
+
+
+def read_runtime_token(path: Path) -> str | None:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    return text or None

@@ -1,0 +1,1 @@
+"""openclaw.frontend: the one public port: WebSocket protocol + HTTP, on aiohttp/uvloop."""

@@ -1,0 +1,35 @@
+"""Decode a method's params (absent, null or an object) into its closed Struct."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import msgspec
+
+from openclaw.ipc.errors import invalid_request
+
+T = TypeVar("T")
+_decoders: dict[type, msgspec.json.Decoder] = {}
+
+
+def decode(raw: bytes, schema: type[T], method: str) -> T:
+    if not raw or raw.strip() == b"null":
+        raw = b"{}"
+    dec = _decoders.get(schema)
+    if dec is None:
+        dec = _decoders[schema] = msgspec.json.Decoder(schema)
+    try:
+        return dec.decode(raw)
+    except msgspec.ValidationError as exc:
+        text, _, where = str(exc).partition(" - at `")
+        path = where.rstrip("`").removeprefix("$").replace(".", "/") or "/"
+        text = text.replace("Object missing required field", "must have required property").replace(
+            "Expected `object`", "must be object"
+        )
+        raise invalid_request(f"invalid {method} params: at {path}: {text}") from None
+    except msgspec.DecodeError as exc:
+        raise invalid_request(f"invalid {method} params: {exc}") from None
+
+
+class Empty(msgspec.Struct):
+    """Params accepted and ignored (upstream tolerates extra keys on these)."""

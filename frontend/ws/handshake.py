@@ -1,0 +1,148 @@
+"""Judge the first frame (`connect`) and build `hello-ok` (spec §2.3 order of checks).
+
+1. a `req` frame whose method is `connect`, params matching the closed schema;
+2. a protocol range containing 4 (3 for probe/node clients);
+3. role; 4. the shared secret (constant time); then hello-ok.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from openclaw.ipc import frames, scopes
+from openclaw.ipc.errors import ErrorCode
+from openclaw.ipc.secrets_compare import secret_equals
+from openclaw.ipc.version import GATEWAY_VERSION, LEGACY_PROTOCOL_VERSION, PROTOCOL_VERSION
+
+if TYPE_CHECKING:
+    from .session import Session
+
+_json = msgspec.json.Encoder()
+
+
+class HandshakeRejected(Exception):
+    def __init__(self, response: bytes | None, close_code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.response = response
+        self.close_code = close_code
+        self.reason = reason
+
+
+def _reject(req_id: Any, code: ErrorCode, message: str, close_code: int = 1008, details: Any = None, reason: str | None = None) -> HandshakeRejected:
+    error: dict[str, Any] = {"code": code.value, "message": message}
+    if details is not None:
+        error["details"] = details
+    return HandshakeRejected(frames.response_error(req_id, error), close_code, reason if reason is not None else message)
+
+
+def _auth_details(code: str, reason: str, next_step: str) -> dict[str, Any]:
+    return {"code": code, "authReason": reason, "canRetryWithDeviceToken": False, "recommendedNextStep": next_step}
+
+
+def accept_connect(session: Session, data: bytes) -> bytes:
+    """Return the hello-ok response frame, or raise HandshakeRejected."""
+    try:
+        raw = frames.any_decoder.decode(data)
+    except msgspec.DecodeError:
+        raise HandshakeRejected(None, 1000, "") from None
+    if not isinstance(raw, dict) or raw.get("type") != "req":
+        raise HandshakeRejected(None, 1008, "invalid request frame")
+    try:
+        req = frames.request_decoder.decode(data)
+    except msgspec.ValidationError:
+        raise HandshakeRejected(None, 1008, "invalid request frame") from None
+    if req.method != "connect":
+        raise _reject(req.id, ErrorCode.INVALID_REQUEST, "invalid handshake: first request must be connect")
+    params = _decode_params(req)
+    _check_protocol(req.id, params)
+    fe = session.fe
+    role = params.role or "operator"
+    if role not in ("operator", "node"):
+        raise _reject(req.id, ErrorCode.INVALID_REQUEST, f"unauthorized role: {role}")
+    _check_secret(session, req.id, params)
+    session.client = params.client
+    session.role = role
+    session.scopes = scopes.normalize(params.scopes) if role == "operator" else []
+    negotiated = PROTOCOL_VERSION if params.minProtocol <= PROTOCOL_VERSION <= params.maxProtocol else LEGACY_PROTOCOL_VERSION
+    return frames.response_ok(req.id, fe.hello_payload(session, negotiated))
+
+
+def _decode_params(req: frames.RequestFrame) -> frames.ConnectParams:
+    raw = bytes(req.params)
+    if not raw:
+        raise _reject(req.id, ErrorCode.INVALID_REQUEST, "invalid connect params: must have required property 'params'")
+    try:
+        params = frames.connect_params_decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        raise _reject(req.id, ErrorCode.INVALID_REQUEST, f"invalid connect params: {_schema_text(str(exc))}") from None
+    problem = frames.validate_connect_params(params)
+    if problem:
+        raise _reject(req.id, ErrorCode.INVALID_REQUEST, f"invalid connect params: {problem}")
+    return params
+
+
+def _schema_text(msgspec_error: str) -> str:
+    """msgspec says `... - at `$.client.id``; the upstream wording says `at /client/id: ...`."""
+    text, sep, where = msgspec_error.partition(" - at `")
+    path = where.rstrip("`").removeprefix("$").replace(".", "/").replace("[", "/").replace("]", "") if sep else ""
+    text = text.replace("Object missing required field", "must have required property").replace(
+        "Object contains unknown field", "must NOT have additional properties:"
+    )
+    return f"at {path or '/'}: {text}"
+
+
+def _check_protocol(req_id: Any, params: frames.ConnectParams) -> None:
+    lo, hi = params.minProtocol, params.maxProtocol
+    if lo <= PROTOCOL_VERSION <= hi:
+        return
+    legacy_ok = params.client.mode in ("probe", "node") or params.role == "node"
+    if legacy_ok and lo <= LEGACY_PROTOCOL_VERSION <= hi:
+        return
+    details = {
+        "code": "PROTOCOL_MISMATCH",
+        "clientMinProtocol": lo,
+        "clientMaxProtocol": hi,
+        "expectedProtocol": PROTOCOL_VERSION,
+        "minimumProbeProtocol": LEGACY_PROTOCOL_VERSION,
+    }
+    raise _reject(req_id, ErrorCode.INVALID_REQUEST, "protocol mismatch", close_code=1002, details=details)
+
+
+def _check_secret(session: Session, req_id: Any, params: frames.ConnectParams) -> None:
+    g = session.fe.gateway
+    auth = params.auth or frames.ConnectAuth()
+    provided = auth.token if auth.token is not None else auth.password
+    if g.auth_mode == "none":
+        session.auth_method = "none"
+        return
+    expected = g.token if g.auth_mode == "token" else g.password
+    if provided is None:
+        if params.device is None:
+            raise _reject(
+                req_id, ErrorCode.NOT_PAIRED, "device identity required",
+                details={"code": "DEVICE_IDENTITY_REQUIRED", "reason": "device-identity-required"},
+            )
+        code = "AUTH_TOKEN_MISSING" if g.auth_mode == "token" else "AUTH_PASSWORD_MISSING"
+        raise _reject(
+            req_id, ErrorCode.INVALID_REQUEST, f"unauthorized: gateway {g.auth_mode} missing",
+            details=_auth_details(code, f"{g.auth_mode}_missing", "update_auth_credentials"),
+        )
+    if not secret_equals(provided, expected):
+        hint = (
+            f"use this gateway's gateway.auth.{g.auth_mode} or pair the device"
+            if params.client.id.lower() == "cli" and session.is_local
+            else f"provide gateway auth {g.auth_mode}"
+        )
+        code = "AUTH_TOKEN_MISMATCH" if g.auth_mode == "token" else "AUTH_PASSWORD_MISMATCH"
+        raise _reject(
+            req_id, ErrorCode.INVALID_REQUEST, f"unauthorized: gateway {g.auth_mode} mismatch ({hint})",
+            details=_auth_details(code, f"{g.auth_mode}_mismatch", "update_auth_credentials"),
+        )
+    session.auth_method = g.auth_mode
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)

@@ -1,0 +1,192 @@
+"""One WebSocket connection: its state machine and its read loop.
+
+    AWAITING_CONNECT --hello-ok--> OPEN --close/drain--> CLOSING --closed--> CLOSED
+    AWAITING_CONNECT --reject/timeout--> CLOSING
+
+Frames are parsed in openclaw.ipc.frames, the connect frame is judged in
+handshake.py, requests are routed by dispatch.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMsgType, web
+
+from openclaw.ipc import frames
+from openclaw.ipc.logs import get_logger
+
+from .framing import text_frame
+from .handshake import HandshakeRejected, accept_connect
+
+if TYPE_CHECKING:
+    from ..context import Frontend
+
+log = get_logger("gateway/ws")
+PREAUTH_MAX_BYTES = 65_536
+MAX_PAYLOAD = 26_214_400
+MAX_BUFFERED_BYTES = 52_428_800
+
+
+class SessionState(str, enum.Enum):
+    AWAITING_CONNECT = "awaiting-connect"
+    OPEN = "open"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+class SessionEvent(str, enum.Enum):
+    HELLO_OK = "hello-ok"
+    REJECT = "reject"
+    CLOSE = "close"
+    CLOSED = "closed"
+
+
+_S, _E = SessionState, SessionEvent
+TRANSITIONS: dict[tuple[SessionState, SessionEvent], SessionState] = {
+    (_S.AWAITING_CONNECT, _E.HELLO_OK): _S.OPEN,
+    (_S.AWAITING_CONNECT, _E.REJECT): _S.CLOSING,
+    (_S.AWAITING_CONNECT, _E.CLOSE): _S.CLOSING,
+    (_S.AWAITING_CONNECT, _E.CLOSED): _S.CLOSED,
+    (_S.OPEN, _E.CLOSE): _S.CLOSING,
+    (_S.OPEN, _E.CLOSED): _S.CLOSED,
+    (_S.CLOSING, _E.CLOSE): _S.CLOSING,
+    (_S.CLOSING, _E.CLOSED): _S.CLOSED,
+    (_S.CLOSED, _E.CLOSE): _S.CLOSED,
+    (_S.CLOSED, _E.CLOSED): _S.CLOSED,
+}
+
+
+class Session:
+    __slots__ = (
+        "fe", "ws", "transport", "peer", "conn_id", "state", "seq", "client", "role", "scopes",
+        "auth_method", "nonce", "connected_at", "presence_key", "is_local",
+    )
+
+    def __init__(self, fe: Frontend, ws: web.WebSocketResponse, request: web.Request) -> None:
+        self.fe = fe
+        self.ws = ws
+        self.transport = request.transport
+        peer = request.remote or ""
+        self.peer = peer
+        self.is_local = _is_loopback(peer)
+        self.conn_id = str(uuid.uuid4())
+        self.state = SessionState.AWAITING_CONNECT
+        self.seq = 0
+        self.client: frames.ClientInfo | None = None
+        self.role = "operator"
+        self.scopes: list[str] = []
+        self.auth_method = "none"
+        self.nonce = str(uuid.uuid4())
+        self.connected_at = 0
+        self.presence_key: str | None = None
+
+    def advance(self, event: SessionEvent) -> SessionState:
+        new = TRANSITIONS.get((self.state, event))
+        if new is not None:
+            self.state = new
+        return self.state
+
+    # ------------------------------------------------------------------ sending
+
+    def send_raw(self, payload: bytes) -> None:
+        """Send one text frame now (no await). Slow consumers are closed, never silently skipped."""
+        t = self.transport
+        if t is None or t.is_closing() or self.state is SessionState.CLOSED:
+            return
+        if t.get_write_buffer_size() > MAX_BUFFERED_BYTES:
+            log.warn("closing slow consumer", conn=self.conn_id, buffered=t.get_write_buffer_size())
+            self.close_soon(1008, "slow consumer")
+            return
+        t.write(text_frame(payload))
+
+    def send_event(self, prefix: bytes) -> None:
+        """`prefix` from frames.event_prefix: this connection adds its own seq."""
+        if self.state is not SessionState.OPEN:
+            return
+        self.seq += 1
+        self.send_raw(frames.event_with_seq(prefix, self.seq))
+
+    def close_soon(self, code: int, reason: str) -> None:
+        if self.state in (SessionState.CLOSING, SessionState.CLOSED):
+            return
+        self.advance(SessionEvent.CLOSE)
+        asyncio.get_running_loop().create_task(self._close(code, reason))
+
+    async def _close(self, code: int, reason: str) -> None:
+        try:
+            await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()), 2.0)
+        except (asyncio.TimeoutError, ConnectionError, RuntimeError):
+            if self.transport is not None:
+                self.transport.abort()
+
+    # ------------------------------------------------------------------ reading
+
+    async def run(self) -> None:
+        fe = self.fe
+        ws = self.ws
+        self.send_raw(
+            frames.event_unsequenced(
+                "connect.challenge",
+                {"nonce": self.nonce, "ts": int(time.time() * 1000), "capabilities": []},
+            )
+        )
+        try:
+            if not await self._handshake():
+                return
+            try:
+                async for msg in ws:
+                    if msg.type is WSMsgType.TEXT or msg.type is WSMsgType.BINARY:
+                        data = msg.data if isinstance(msg.data, bytes) else msg.data.encode()
+                        fe.dispatcher.handle(self, data)
+                    elif msg.type is WSMsgType.ERROR:
+                        break
+            finally:
+                fe.on_disconnected(self)
+        finally:
+            self.advance(SessionEvent.CLOSED)
+
+    async def _handshake(self) -> bool:
+        ws = self.ws
+        timeout = self.fe.gateway.handshake_timeout_ms / 1000
+        try:
+            msg = await ws.receive(timeout=timeout)
+        except asyncio.TimeoutError:
+            self.advance(SessionEvent.REJECT)
+            await ws.close(code=1000, message=b"")
+            return False
+        if msg.type is WSMsgType.ERROR:  # e.g. a frame over the size limit: aiohttp closed 1009
+            self.advance(SessionEvent.REJECT)
+            return False
+        if msg.type is not WSMsgType.TEXT:
+            self.advance(SessionEvent.REJECT)
+            if msg.type is WSMsgType.BINARY:
+                await ws.close(code=1000, message=b"")
+            return False
+        data: Any = msg.data if isinstance(msg.data, bytes) else msg.data.encode()
+        if len(data) > PREAUTH_MAX_BYTES:
+            self.advance(SessionEvent.REJECT)
+            await ws.close(code=1009, message=b"")
+            return False
+        try:
+            hello = accept_connect(self, data)
+        except HandshakeRejected as rej:
+            self.advance(SessionEvent.REJECT)
+            if rej.response is not None:
+                self.send_raw(rej.response)
+            log.info("connect rejected", conn=self.conn_id, peer=self.peer, reason=rej.reason, code=rej.close_code)
+            await ws.close(code=rej.close_code, message=rej.reason.encode()[:123])
+            return False
+        self.advance(SessionEvent.HELLO_OK)
+        self.connected_at = int(time.time() * 1000)
+        self.send_raw(hello)
+        self.fe.on_connected(self)
+        return True
+
+
+def _is_loopback(host: str) -> bool:
+    return host.startswith("127.") or host in ("::1", "::ffff:127.0.0.1") or host.startswith("::ffff:127.")

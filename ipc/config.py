@@ -1,0 +1,313 @@
+"""Config file loading and resolution of the gateway's effective settings.
+
+Precedence (spec §7): port `--port` > OPENCLAW_GATEWAY_PORT > gateway.port > profile default;
+bind `--bind` > gateway.bind > loopback; secrets from flags > env > config.
+Every refusal raises ConfigRefusal (exit 78) with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+import re
+import socket
+from pathlib import Path
+from typing import Any
+
+import json5
+import msgspec
+
+from .errors import ConfigRefusal
+from .launch import LaunchOptions
+from .paths import Paths, default_log_file, profile_default_port
+
+BIND_MODES = ("loopback", "lan", "tailnet", "auto", "custom")
+AUTH_MODES = ("none", "token", "password", "trusted-proxy")
+RELOAD_MODES = ("off", "hot", "restart", "hybrid")
+PLACEHOLDER_SECRETS = {"", "undefined", "null", "none", "changeme", "change-me", "your-token", "<token>"}
+SECRET_KEY_RE = re.compile(r"(token|password|secret|apikey|api_key|privatekey|credential)", re.I)
+REDACTED = "__OPENCLAW_REDACTED__"
+
+
+class LoadedConfig(msgspec.Struct):
+    path: str
+    exists: bool
+    raw: str
+    data: dict[str, Any]
+    hash: str
+
+
+class ResolvedGateway(msgspec.Struct, kw_only=True):
+    """The supervisor's resolved view of config + flags + env; sent to every child."""
+
+    profile: str | None
+    state_dir: str
+    config_path: str
+    config_exists: bool
+    config_hash: str
+    port: int
+    port_source: str
+    bind_mode: str
+    bind_hosts: list[str]
+    auth_mode: str
+    token: str | None = None
+    password: str | None = None
+    secret_source: str | None = None
+    runtime_token_file: str | None = None
+    reload_mode: str = "hybrid"
+    log_file: str
+    verbose: bool = False
+    ws_log: str = "auto"
+    raw_stream: bool = False
+    raw_stream_path: str | None = None
+    tick_interval_ms: int = 30000
+    handshake_timeout_ms: int = 15000
+    control_ui_enabled: bool = True
+
+
+def _get(data: dict[str, Any], dotted: str, default: Any = None) -> Any:
+    cur: Any = data
+    for part in dotted.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return default
+        cur = cur[part]
+    return cur
+
+
+def hash_text(raw: str) -> str:
+    return "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def load_config(path: Path) -> LoadedConfig:
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return LoadedConfig(path=str(path), exists=False, raw="", data={}, hash=hash_text(""))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigRefusal(f"Cannot read config {path}: {exc}") from exc
+    try:
+        data = json5.loads(raw) if raw.strip() else {}
+    except ValueError as exc:
+        raise ConfigRefusal(f"Invalid config {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigRefusal(f"Invalid config {path}: the top level must be an object")
+    return LoadedConfig(path=str(path), exists=True, raw=raw, data=data, hash=hash_text(raw))
+
+
+def parse_port_value(text: str, source: str) -> int:
+    """`1234`, `host:1234` or `[v6]:1234`."""
+    value = text.strip()
+    m = re.fullmatch(r"(?:\[[^\]]+\]:|[^:\[\]]+:)?(\d{1,5})", value)
+    if not m:
+        raise ConfigRefusal(f"Invalid port in {source}: {text!r} (use 1234, host:1234 or [v6]:1234)")
+    port = int(m.group(1))
+    if port > 65535:
+        raise ConfigRefusal(f"Invalid port in {source}: {port} is above 65535")
+    return port
+
+
+def _resolve_port(opts: LaunchOptions, data: dict[str, Any], profile: str | None, env: dict[str, str]) -> tuple[int, str]:
+    if opts.port is not None:
+        return opts.port, "cli --port"
+    env_port = env.get("OPENCLAW_GATEWAY_PORT")
+    if env_port:
+        return parse_port_value(env_port, "OPENCLAW_GATEWAY_PORT"), "env OPENCLAW_GATEWAY_PORT"
+    cfg_port = _get(data, "gateway.port")
+    if cfg_port is not None:
+        if isinstance(cfg_port, bool) or not isinstance(cfg_port, int) or not 0 <= cfg_port <= 65535:
+            raise ConfigRefusal(f"Invalid gateway.port: {cfg_port!r} (an integer 0..65535)")
+        return cfg_port, "config gateway.port"
+    return profile_default_port(profile), "default"
+
+
+def ipv6_loopback_available() -> bool:
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+def is_loopback_host(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _resolve_bind(opts: LaunchOptions, data: dict[str, Any]) -> tuple[str, list[str]]:
+    mode = opts.bind or _get(data, "gateway.bind") or "loopback"
+    if mode not in BIND_MODES:
+        raise ConfigRefusal(f"Invalid bind mode {mode!r}. Use one of: {', '.join(BIND_MODES)}.")
+    if mode == "tailnet":
+        raise ConfigRefusal(
+            "Bind mode 'tailnet' is not available on this host (no Tailscale integration). "
+            "Use --bind loopback, lan or custom."
+        )
+    if mode in ("loopback", "auto"):
+        hosts = ["127.0.0.1"] + (["::1"] if ipv6_loopback_available() else [])
+    elif mode == "lan":
+        hosts = ["0.0.0.0"]
+    else:
+        host = _get(data, "gateway.customBindHost")
+        if not isinstance(host, str) or not host:
+            raise ConfigRefusal("gateway.bind is 'custom' but gateway.customBindHost is not set.")
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise ConfigRefusal(f"gateway.customBindHost must be an IP address, got {host!r}.") from None
+        hosts = [host]
+    return mode, hosts
+
+
+def _secret(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigRefusal(f"{where} must be a string (secret references are not supported yet).")
+    if value.strip().lower() in PLACEHOLDER_SECRETS:
+        raise ConfigRefusal(f"{where} is blank or a placeholder ({value!r}); set a real secret.")
+    return value
+
+
+def resolve_gateway(
+    opts: LaunchOptions, paths: Paths, loaded: LoadedConfig, env: dict[str, str] | None = None
+) -> ResolvedGateway:
+    """Apply the start-up rules. Raises ConfigRefusal (78) or StartFailure (1)."""
+    env = os.environ if env is None else env
+    data = loaded.data
+    if not opts.allow_unconfigured:
+        if not loaded.exists:
+            raise ConfigRefusal(
+                f"Missing config ({loaded.path}). Run `openclaw gateway --dev` for a dev setup, "
+                "set gateway.mode=local, or pass --allow-unconfigured."
+            )
+        mode = _get(data, "gateway.mode")
+        if mode is None:
+            raise ConfigRefusal(
+                "Gateway start blocked: existing config is missing gateway.mode. Treat this as suspicious "
+                "or clobbered config. Set gateway.mode=local manually, or pass --allow-unconfigured."
+            )
+        if mode != "local":
+            raise ConfigRefusal(
+                f"Gateway start blocked: set gateway.mode=local (current: {mode}) or pass --allow-unconfigured."
+            )
+    port, port_source = _resolve_port(opts, data, paths.profile, env)
+    bind_mode, hosts = _resolve_bind(opts, data)
+
+    auth_mode = opts.auth or _get(data, "gateway.auth.mode")
+    if auth_mode is not None and auth_mode not in AUTH_MODES:
+        raise ConfigRefusal(f'Invalid gateway.auth.mode {auth_mode!r}. Use "none", "token", "password", or "trusted-proxy".')
+    token, token_src = None, None
+    for value, src in (
+        (opts.token, "cli --token"),
+        (env.get("OPENCLAW_GATEWAY_TOKEN"), "env OPENCLAW_GATEWAY_TOKEN"),
+        (_get(data, "gateway.auth.token"), "config gateway.auth.token"),
+    ):
+        token = _secret(value, src)
+        if token is not None:
+            token_src = src
+            break
+    password, password_src = None, None
+    for value, src in (
+        (opts.password, "cli --password"),
+        (env.get("OPENCLAW_GATEWAY_PASSWORD"), "env OPENCLAW_GATEWAY_PASSWORD"),
+        (_get(data, "gateway.auth.password"), "config gateway.auth.password"),
+    ):
+        password = _secret(value, src)
+        if password is not None:
+            password_src = src
+            break
+    if auth_mode is None:
+        auth_mode = "password" if (password and not token) else "token"
+    if auth_mode == "trusted-proxy":
+        raise ConfigRefusal("gateway.auth.mode 'trusted-proxy' is not supported by this gateway yet.")
+    loopback_only = all(is_loopback_host(h) for h in hosts)
+    if auth_mode == "password" and not password:
+        raise ConfigRefusal(
+            "Gateway auth is set to password, but no password is configured. Set gateway.auth.password "
+            "(or OPENCLAW_GATEWAY_PASSWORD), or pass --password."
+        )
+    if not loopback_only and (auth_mode == "none" or (auth_mode == "token" and not token)):
+        raise ConfigRefusal(
+            f"Refusing to bind gateway to {bind_mode} ({', '.join(hosts)}) without auth. "
+            "Set gateway.auth.token/password (or OPENCLAW_GATEWAY_TOKEN/OPENCLAW_GATEWAY_PASSWORD) "
+            "or pass --token/--password."
+        )
+    secret_source = token_src if auth_mode == "token" else password_src if auth_mode == "password" else None
+
+    reload_mode = _get(data, "gateway.reload.mode", "hybrid")
+    if reload_mode not in RELOAD_MODES:
+        raise ConfigRefusal(f"Invalid gateway.reload.mode {reload_mode!r}. Use one of: {', '.join(RELOAD_MODES)}.")
+    log_file = _get(data, "logging.file")
+    if log_file is not None and not isinstance(log_file, str):
+        raise ConfigRefusal("logging.file must be a path string.")
+    handshake_ms = 15000
+    env_hs = env.get("OPENCLAW_HANDSHAKE_TIMEOUT_MS")
+    if env_hs:
+        try:
+            handshake_ms = max(100, int(env_hs))
+        except ValueError:
+            raise ConfigRefusal(f"OPENCLAW_HANDSHAKE_TIMEOUT_MS must be an integer, got {env_hs!r}") from None
+    ui_enabled = _get(data, "gateway.controlUi.enabled", True)
+    return ResolvedGateway(
+        profile=paths.profile,
+        state_dir=str(paths.state_dir),
+        config_path=str(paths.config_path),
+        config_exists=loaded.exists,
+        config_hash=loaded.hash,
+        port=port,
+        port_source=port_source,
+        bind_mode=bind_mode,
+        bind_hosts=hosts,
+        auth_mode=auth_mode,
+        token=token,
+        password=password,
+        secret_source=secret_source,
+        reload_mode=reload_mode,
+        log_file=str(Path(log_file).expanduser()) if log_file else str(default_log_file()),
+        verbose=opts.verbose,
+        ws_log=opts.ws_log,
+        raw_stream=opts.raw_stream,
+        raw_stream_path=opts.raw_stream_path,
+        handshake_timeout_ms=handshake_ms,
+        control_ui_enabled=bool(ui_enabled),
+    )
+
+
+def redact(value: Any) -> Any:
+    """A deep copy of a config value with every secret-looking string replaced."""
+    if isinstance(value, dict):
+        return {
+            k: (REDACTED if SECRET_KEY_RE.search(str(k)) and isinstance(v, str) else redact(v))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def secret_values(value: Any) -> list[str]:
+    out: list[str] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(v, str) and SECRET_KEY_RE.search(str(k)) and v:
+                out.append(v)
+            else:
+                out.extend(secret_values(v))
+    elif isinstance(value, list):
+        for v in value:
+            out.extend(secret_values(v))
+    return out
+
+
+def redact_raw(raw: str, data: Any) -> str:
+    for secret in sorted(set(secret_values(data)), key=len, reverse=True):
+        raw = raw.replace(secret, REDACTED)
+    return raw
+
+

@@ -1,0 +1,148 @@
+"""JSON-lines logging shared by every process of the tree.
+
+Each process appends whole lines to the same file with O_APPEND (one write per
+line), in the shape the upstream `openclaw logs` reader parses: numbered
+arguments "0" (subsystem JSON) and "1" (message), `_meta`, `time`, `message`.
+`--verbose` mirrors every line to stdout in a readable form.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import socket
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+LEVELS = {"trace": 1, "debug": 2, "info": 3, "warn": 4, "error": 5, "fatal": 6}
+_encoder = msgspec.json.Encoder()
+_HOST = socket.gethostname()
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.path: Path | None = None
+        self.fd: int | None = None
+        self.process = "openclaw"
+        self.verbose = False
+        self.min_level = LEVELS["info"]
+        self.dated = False  # reopen at midnight when the name carries the date
+        self.day = ""
+        self.lock = threading.Lock()
+
+    def configure(self, path: str | None, process: str, verbose: bool, dated: bool) -> None:
+        with self.lock:
+            self.process = process
+            self.verbose = verbose
+            self.min_level = LEVELS["debug"] if verbose else LEVELS["info"]
+            self.dated = dated
+            self._open(Path(path) if path else None)
+
+    def _open(self, path: Path | None) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        self.path = path
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as exc:
+            sys.stderr.write(f"openclaw: cannot open log file {path}: {exc}\n")
+        self.day = _dt.date.today().isoformat()
+
+    def _maybe_rotate(self) -> None:
+        if not self.dated or self.path is None:
+            return
+        today = _dt.date.today().isoformat()
+        if today != self.day:
+            self._open(self.path.with_name(f"openclaw-{today}.log"))
+
+    def write(self, level: str, subsystem: str, message: str, fields: dict[str, Any]) -> None:
+        level_id = LEVELS[level]
+        if level_id < self.min_level:
+            return
+        now = _dt.datetime.now(_dt.timezone.utc)
+        iso = now.isoformat(timespec="milliseconds")
+        sub = '{"subsystem":"' + subsystem + '"}'
+        record: dict[str, Any] = {
+            "0": sub,
+            "1": message,
+            "_meta": {
+                "runtime": "python",
+                "hostname": _HOST,
+                "date": iso.replace("+00:00", "Z"),
+                "logLevelId": level_id,
+                "logLevelName": level.upper(),
+                "name": sub,
+                "parentNames": ["openclaw"],
+            },
+            "time": iso,
+            "hostname": _HOST,
+            "message": message,
+            "process": self.process,
+            "pid": os.getpid(),
+        }
+        if fields:
+            record["fields"] = fields
+        line = _encoder.encode(record) + b"\n"
+        with self.lock:
+            self._maybe_rotate()
+            if self.fd is not None:
+                try:
+                    os.write(self.fd, line)
+                except OSError:
+                    pass
+            if self.verbose or (self.fd is None and level_id >= LEVELS["warn"]):
+                extra = " ".join(f"{k}={v}" for k, v in fields.items())
+                text = f"{iso} {level.upper():5} [{self.process}] {subsystem}: {message}"
+                stream = sys.stdout if self.verbose else sys.stderr
+                try:
+                    stream.write(text + (" " + extra if extra else "") + "\n")
+                    stream.flush()
+                except (OSError, ValueError):
+                    pass
+
+
+_sink = _Sink()
+
+
+def configure(path: str | None, process: str, verbose: bool = False) -> None:
+    dated = bool(path) and Path(path).name.startswith("openclaw-") and Path(path).suffix == ".log"
+    _sink.configure(path, process, verbose, dated)
+
+
+def current_file() -> Path | None:
+    return _sink.path
+
+
+class Logger:
+    __slots__ = ("subsystem",)
+
+    def __init__(self, subsystem: str) -> None:
+        self.subsystem = subsystem
+
+    def debug(self, message: str, **fields: Any) -> None:
+        _sink.write("debug", self.subsystem, message, fields)
+
+    def info(self, message: str, **fields: Any) -> None:
+        _sink.write("info", self.subsystem, message, fields)
+
+    def warn(self, message: str, **fields: Any) -> None:
+        _sink.write("warn", self.subsystem, message, fields)
+
+    def error(self, message: str, **fields: Any) -> None:
+        _sink.write("error", self.subsystem, message, fields)
+
+    @property
+    def debug_enabled(self) -> bool:
+        return _sink.min_level <= LEVELS["debug"]
+
+
+def get_logger(subsystem: str) -> Logger:
+    return Logger(subsystem)

@@ -1,0 +1,19 @@
+"""Version numbers, kept apart on purpose.
+
+PROTOCOL_VERSION is the public Gateway WebSocket protocol spoken with clients.
+IPC_VERSION is our internal ZeroMQ envelope/control protocol; bump it on any
+incompatible change to envelope.py or control.py (msgspec evolution rules:
+new fields need defaults, never change an existing field's type).
+"""
+
+from importlib import metadata
+
+PROTOCOL_VERSION = 4
+# Protocol 3 is still accepted for probe-mode and node-mode clients.
+LEGACY_PROTOCOL_VERSION = 3
+IPC_VERSION = 1
+
+try:
+    GATEWAY_VERSION = metadata.version("openclaw-gateway")
+except metadata.PackageNotFoundError:  # running from a source tree
+    GATEWAY_VERSION = "0.0.0+src"

@@ -1,0 +1,1 @@
+"""openclaw.supervisor: owns the process tree, the listening sockets, signals and restarts."""

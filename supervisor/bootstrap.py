@@ -1,0 +1,92 @@
+"""Start-up rules before any socket opens: profile, dev config, config refusals, secrets."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from openclaw.ipc.atomic import write_atomic
+from openclaw.ipc.config import LoadedConfig, ResolvedGateway, is_loopback_host, load_config, resolve_gateway
+from openclaw.ipc.errors import ConfigRefusal
+from openclaw.ipc.launch import LaunchOptions
+from openclaw.ipc.paths import DEV_PORT, Paths, resolve_paths
+
+DEV_CONFIG = {
+    "gateway": {"mode": "local", "port": DEV_PORT, "bind": "loopback", "auth": {"mode": "token"}},
+}
+
+
+@dataclass
+class StartPlan:
+    opts: LaunchOptions
+    paths: Paths
+    loaded: LoadedConfig
+    gateway: ResolvedGateway
+    notices: list[str]
+
+
+def _ensure_dev_config(paths: Paths, reset: bool, notices: list[str]) -> None:
+    if reset:
+        if paths.state_dir.exists() and paths.state_dir.name.startswith(".openclaw-dev"):
+            shutil.rmtree(paths.state_dir)
+            notices.append(f"Reset dev state: removed {paths.state_dir}")
+        elif paths.config_path.exists():
+            paths.config_path.unlink()
+            notices.append(f"Reset dev config: removed {paths.config_path}")
+    if not paths.config_path.exists():
+        write_atomic(paths.config_path, (json.dumps(DEV_CONFIG, indent=2) + "\n").encode(), mode=0o600)
+        notices.append(f"Created dev config {paths.config_path}")
+
+
+def _runtime_token(paths: Paths, notices: list[str]) -> str:
+    """Token for a loopback gateway with no secret configured; the user's config is never touched."""
+    f = paths.runtime_token_file
+    try:
+        existing = f.read_text().strip()
+        if len(existing) >= 24:
+            notices.append(f"No gateway token configured; using the runtime token in {f}")
+            return existing
+    except (FileNotFoundError, OSError):
+        pass
+    token = secrets.token_urlsafe(32)
+    write_atomic(f, (token + "\n").encode(), mode=0o600)
+    notices.append(f"No gateway token configured; generated a runtime token and stored it (0600) in {f}")
+    return token
+
+
+def prepare(opts: LaunchOptions, env: dict[str, str] | None = None) -> StartPlan:
+    env = dict(os.environ if env is None else env)
+    if opts.reset and not opts.dev:
+        raise ConfigRefusal("--reset only works together with --dev.")
+    profile = "dev" if opts.dev and not opts.profile else opts.profile
+    paths = resolve_paths(profile, env)
+    notices: list[str] = []
+    if opts.dev:
+        _ensure_dev_config(paths, opts.reset, notices)
+    loaded = load_config(paths.config_path)
+    if opts.password is None and opts.password_file:
+        opts.password = read_password_file(Path(opts.password_file).expanduser())
+    gateway = resolve_gateway(opts, paths, loaded, env)
+    if gateway.auth_mode == "token" and gateway.token is None:
+        # resolve_gateway already refused non-loopback binds without a secret
+        assert all(is_loopback_host(h) for h in gateway.bind_hosts)
+        gateway.token = _runtime_token(paths, notices)
+        gateway.secret_source = "runtime token file"
+        gateway.runtime_token_file = str(paths.runtime_token_file)
+    if gateway.auth_mode == "none":
+        notices.append("Gateway auth is off (gateway.auth.mode=none); only loopback clients can reach it.")
+    return StartPlan(opts=opts, paths=paths, loaded=loaded, gateway=gateway, notices=notices)
+
+
+def read_password_file(path: Path) -> str:
+    try:
+        text = path.read_text().strip()
+    except OSError as exc:
+        raise ConfigRefusal(f"Cannot read --password-file {path}: {exc.strerror or exc}") from exc
+    if not text:
+        raise ConfigRefusal(f"--password-file {path} is empty.")
+    return text

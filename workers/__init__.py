@@ -1,0 +1,1 @@
+"""openclaw.workers: one sub-package per worker kind; `runtime.py` is what they share."""

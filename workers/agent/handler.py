@@ -1,0 +1,66 @@
+"""The agent worker: agents, sessions and (later) model runs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from openclaw.ipc import envelope
+from openclaw.ipc.config import ResolvedGateway
+from openclaw.ipc.errors import invalid_request
+from openclaw.workers.runtime import Worker
+
+DEFAULT_AGENT = "main"
+HEARTBEAT = {"enabled": True, "every": "30m", "everyMs": 1_800_000, "target": "owner", "ackMaxChars": 300}
+
+
+class AgentWorker(Worker):
+    name = "agent"
+    events = ["agent", "chat", "sessions.changed", "heartbeat"]
+
+    def __init__(self, gateway: ResolvedGateway) -> None:
+        super().__init__(gateway)
+        self.sessions_path = str(Path(gateway.state_dir) / "agents" / DEFAULT_AGENT / "sessions" / "sessions.json")
+        self.sessions: list[dict[str, Any]] = []
+        self.methods = {"sessions.list": self.sessions_list}
+
+    def _sessions_summary(self) -> dict[str, Any]:
+        return {"path": self.sessions_path, "count": len(self.sessions), "recent": self.sessions[:5]}
+
+    def health_fragment(self) -> dict[str, Any]:
+        return {
+            "heartbeatSeconds": HEARTBEAT["everyMs"] // 1000,
+            "defaultAgentId": DEFAULT_AGENT,
+            "agents": [
+                {"agentId": DEFAULT_AGENT, "isDefault": True, "heartbeat": HEARTBEAT, "sessions": self._sessions_summary()}
+            ],
+            "sessions": self._sessions_summary(),
+            "modelRuntime": {"degraded": False, "pendingAgents": []},
+        }
+
+    async def sessions_list(self, params: dict[str, Any], caller: envelope.CallerInfo) -> dict[str, Any]:
+        limit = params.get("limit")
+        offset = params.get("offset", 0)
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+            raise invalid_request("invalid sessions.list params: limit must be a positive integer")
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise invalid_request("invalid sessions.list params: offset must be a non-negative integer")
+        rows = self.sessions[offset : offset + limit if limit else None]
+        next_offset = offset + len(rows)
+        return {
+            "ts": int(time.time() * 1000),
+            "path": self.sessions_path,
+            "count": len(rows),
+            "totalCount": len(self.sessions),
+            "limitApplied": limit,
+            "nextOffset": next_offset if next_offset < len(self.sessions) else None,
+            "hasMore": next_offset < len(self.sessions),
+            "owners": [],
+            "defaults": {"modelProvider": None, "model": None, "contextTokens": None},
+            "sessions": rows,
+        }
+
+
+def make_worker(gateway: ResolvedGateway) -> AgentWorker:
+    return AgentWorker(gateway)
