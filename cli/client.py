@@ -82,7 +82,9 @@ class GatewayClient:
 
     def connect(self) -> dict[str, Any]:
         try:
-            self.ws = connect(self.url, open_timeout=self._remaining(), compression=None, max_size=None, close_timeout=1)
+            self.ws = connect(
+                self.url, open_timeout=self._remaining(), compression=None, max_size=None, close_timeout=1
+            ).__enter__()
         except InvalidURI as exc:
             raise TransportError("closed", f"Invalid gateway URL {self.url}: {exc}", str(exc)) from None
         except (OSError, InvalidHandshake, TimeoutError) as exc:

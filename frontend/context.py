@@ -78,7 +78,7 @@ class Frontend:
 
     def _workers_changed(self) -> None:
         self._features = None
-        self.health.schedule()
+        self.health.changed()
 
     def _worker_push(self, push: envelope.Push) -> None:
         self.hub.broadcast(push.event, push.payload)
@@ -131,7 +131,6 @@ class Frontend:
         )
 
     def on_connected(self, session: Session) -> None:
-        self.hub.add(session)
         session.send_event(frames.event_prefix("health", self.health.payload, self.state_version()))
         self.presence.client_connected(session)
 

@@ -68,11 +68,24 @@ class WorkerRouter:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._recv_loop(), name="router-recv")
+        loop = asyncio.get_running_loop()
+        self._task = loop.create_task(self._recv_loop(), name="router-recv")
+        self._watch = loop.create_task(self._watch_liveness(), name="router-liveness")
+
+    async def _watch_liveness(self) -> None:
+        """A worker that falls silent (or comes back) changes health and readiness."""
+        previous: list[str] = []
+        while True:
+            await asyncio.sleep(0.5)
+            now = self.not_ready()
+            if now != previous:
+                previous = now
+                self.on_change()
 
     def close(self) -> None:
         if self._task:
             self._task.cancel()
+            self._watch.cancel()
         for call_id in list(self.pending):
             self._fail(call_id, unavailable("gateway stopping", retry_after_ms=1500))
         self.sock.close(linger=0)

@@ -38,13 +38,15 @@ class HealthCache:
             await asyncio.sleep(REFRESH_S)
             self.rebuild()
 
-    def schedule(self) -> None:
+    def changed(self) -> None:
+        """Rebuild now (answers must never be stale); push the event once per burst of changes."""
+        self.rebuild(broadcast=False)
         if self._scheduled is None:
-            self._scheduled = asyncio.get_running_loop().call_later(DEBOUNCE_S, self._fire)
+            self._scheduled = asyncio.get_running_loop().call_later(DEBOUNCE_S, self._push)
 
-    def _fire(self) -> None:
+    def _push(self) -> None:
         self._scheduled = None
-        self.rebuild()
+        self.fe.hub.broadcast("health", self.payload, self.fe.state_version())
 
     def rebuild(self, broadcast: bool = True) -> None:
         t0 = time.perf_counter()

@@ -129,6 +129,7 @@ class Session:
     async def run(self) -> None:
         fe = self.fe
         ws = self.ws
+        fe.hub.add(self)  # from the start, so a drain closes half-open handshakes too
         self.send_raw(
             frames.event_unsequenced(
                 "connect.challenge",
@@ -138,17 +139,15 @@ class Session:
         try:
             if not await self._handshake():
                 return
-            try:
-                async for msg in ws:
-                    if msg.type is WSMsgType.TEXT or msg.type is WSMsgType.BINARY:
-                        data = msg.data if isinstance(msg.data, bytes) else msg.data.encode()
-                        fe.dispatcher.handle(self, data)
-                    elif msg.type is WSMsgType.ERROR:
-                        break
-            finally:
-                fe.on_disconnected(self)
+            async for msg in ws:
+                if msg.type is WSMsgType.TEXT or msg.type is WSMsgType.BINARY:
+                    data = msg.data if isinstance(msg.data, bytes) else msg.data.encode()
+                    fe.dispatcher.handle(self, data)
+                elif msg.type is WSMsgType.ERROR:
+                    break
         finally:
             self.advance(SessionEvent.CLOSED)
+            fe.on_disconnected(self)
 
     async def _handshake(self) -> bool:
         ws = self.ws

@@ -73,6 +73,8 @@ MEASUREMENTS = ("startup", "handshake", "health", "concurrent", "idle")
 WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 HEALTH_PRE = b'{"type":"req","id":"'
 HEALTH_POST = b'","method":"health"}'
+# request ids are "bn<counter>" per connection: short, and distinctive enough that an event payload
+# can never be mistaken for one of our responses by the substring match
 CONNECT_ID = b"1"
 NOTE_SHARED = "client and server share the same CPU cores: figures include the client's own CPU cost"
 
@@ -491,7 +493,7 @@ class RawConn(asyncio.Protocol):
         n = self.hn
         if self.hmax is not None and n >= self.hmax:
             return False
-        idb = b"%d" % n
+        idb = b"bn%d" % n
         p = HEALTH_PRE + idb + HEALTH_POST
         frame = bytes((0x81, 0x80 | len(p))) + self.mask + apply_mask(p, self.mask)
         t = perf_counter()
@@ -609,7 +611,7 @@ class WsConn:
                 n = state["n"]
                 if max_calls is not None and n >= max_calls:
                     return
-                idb = b"%d" % n
+                idb = b"bn%d" % n
                 p = HEALTH_PRE + idb + HEALTH_POST
                 fut = loop.create_future()
                 t0 = perf_counter()
@@ -995,7 +997,7 @@ async def m_startup(args, target: Target, state: State, opener, report_figures: 
         logf.close()
     proc = state.proc
     attempts = refused = rejected = 0
-    last_reject = None
+    last_reject = last_other = None
     deadline = t_spawn + args.startup_timeout
     while True:
         rc = proc.poll()
@@ -1004,7 +1006,8 @@ async def m_startup(args, target: Target, state: State, opener, report_figures: 
         now = perf_counter()
         if now > deadline:
             raise BenchError(f"no hello-ok within {args.startup_timeout:g} s "
-                             f"({attempts} attempts; last rejection: {last_reject}){log_tail(state)}")
+                             f"({attempts} attempts; last rejection: {last_reject}; last other error: "
+                             f"{last_other}){log_tail(state)}")
         attempts += 1
         try:
             conn, _, t_hello = await opener(target, min(args.timeout, max(0.05, deadline - now)))
@@ -1014,8 +1017,9 @@ async def m_startup(args, target: Target, state: State, opener, report_figures: 
             last_reject = str(e)
             if e.fatal:
                 raise BenchError(f"server rejected the connect: {e}{log_tail(state)}") from None
-        except (OSError, TimeoutError):
+        except (OSError, TimeoutError) as e:
             refused += 1
+            last_other = f"{type(e).__name__}: {e}"
         await asyncio.sleep(args.poll_interval)
     state.ready = True
     start_ms = (t_hello - t_spawn) * 1e3
@@ -1515,6 +1519,8 @@ def parse_args(argv=None):
         epilog=("targets: start->hello-ok <= 600 ms; tree RSS <= 150 MiB; handshake p50 <= 0.9 ms;\n"
                 "         health p50 <= 0.5 ms; concurrent >= 15,000 calls/s; idle <= 20 KiB/conn;\n"
                 "         SIGTERM->exit report only.\n"
+                "exit status: 0 ran, 1 a measurement failed, 2 bad arguments/URL, 3 --strict and a target\n"
+                "             was missed, 130 interrupted.\n"
                 "examples:\n"
                 "  python ops/bench/bench.py --url ws://127.0.0.1:18789 --token T\n"
                 "  python ops/bench/bench.py --url ws://127.0.0.1:19001 --token T \\\n"
@@ -1527,6 +1533,7 @@ def parse_args(argv=None):
     p.add_argument("--only", default=None,
                    help=f"comma list of {','.join(MEASUREMENTS)} (default: all that apply)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    p.add_argument("--strict", action="store_true", help="exit with status 3 when any target is missed")
     p.add_argument("--client", choices=("raw", "websockets"), default="raw",
                    help="client implementation (default raw: minimal asyncio protocol; websockets = cross-check)")
     p.add_argument("--no-uvloop", action="store_true", help="use the default asyncio loop even if uvloop exists")
@@ -1614,7 +1621,11 @@ def main(argv=None) -> int:
         print_human(report, args)
     if report.get("interrupted"):
         return 130
-    return 1 if any(v.get("error") for v in report["results"].values()) else 0
+    if any(v.get("error") for v in report["results"].values()):
+        return 1
+    if args.strict and any(c.get("pass") is False for c in report["checks"]):
+        return 3
+    return 0
 
 
 if __name__ == "__main__":

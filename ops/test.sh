@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Set up everything the tests need (venv, the upstream CLI for tests/compat) and run the suite.
+# Extra arguments go to pytest.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$repo"
+ops/setup-venv.sh test
+if [ "${OPENCLAW_SKIP_UPSTREAM:-}" != "1" ]; then
+  ops/upstream-cli.sh >/dev/null
+fi
+set +e
+.venv/bin/python -m pytest "$@"
+code=$?
+set -e
+[ "$code" -eq 5 ] && { echo "no tests collected" >&2; exit 1; }
+exit "$code"

@@ -1,0 +1,222 @@
+"""Start `openclaw gateway` as a user would, in an isolated HOME, and clean up every process it made.
+
+Tests wait on conditions (a port answering, a file appearing), never on fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+OPENCLAW = str(Path(sys.executable).with_name("openclaw"))
+TOKEN = "test-token-0123456789abcdefghijklmnop"
+
+
+def wait_for(cond: Callable[[], Any], timeout: float = 15.0, interval: float = 0.02, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def free_port() -> int:
+    """A port free on both loopback addresses right now."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        try:
+            with socket.socket(socket.AF_INET6) as s6:
+                s6.bind(("::1", port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port")
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class Home:
+    """An isolated user: HOME, state dir, config file, log file."""
+
+    def __init__(self, root: Path, profile: str | None = None) -> None:
+        self.root = root
+        self.home = root / "home"
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.state_dir = self.home / (f".openclaw-{profile}" if profile else ".openclaw")
+        self.config_path = self.state_dir / "openclaw.json"
+        self.log_file = root / "logs" / "openclaw.log"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCLAW_")}
+        env.update(HOME=str(self.home), OPENCLAW_HOME=str(self.home), NO_COLOR="1")
+        env.update(extra)
+        return env
+
+    def write_config(self, config: dict[str, Any] | str) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        text = config if isinstance(config, str) else json.dumps(config, indent=2)
+        self.config_path.write_text(text)
+
+    def default_config(self, **gateway: Any) -> dict[str, Any]:
+        gw: dict[str, Any] = {"mode": "local", "auth": {"mode": "token", "token": TOKEN}}
+        gw.update(gateway)
+        return {"gateway": gw, "logging": {"file": str(self.log_file)}}
+
+    def cli(self, *args: str, timeout: float = 30, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [OPENCLAW, *args], env=env or self.env(), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+        )
+
+
+class Gateway:
+    """One `openclaw gateway` process tree."""
+
+    def __init__(self, home: Home, args: list[str] | None = None, env: dict[str, str] | None = None) -> None:
+        self.home = home
+        self.args = args or []
+        self.env = env or home.env()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.known: set[int] = set()
+        self.out_path = home.root / f"gateway-{time.monotonic_ns()}.out"
+        self.port: int | None = None
+
+    def start(self) -> Gateway:
+        self._out = open(self.out_path, "wb")
+        self.proc = subprocess.Popen(
+            [OPENCLAW, "gateway", *self.args], env=self.env, stdout=self._out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        self.known.add(self.proc.pid)
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def output(self) -> str:
+        return self.out_path.read_text(errors="replace")
+
+    def instance(self) -> dict[str, Any] | None:
+        f = self.home.state_dir / "gateway.instance.json"
+        try:
+            rec = json.loads(f.read_text())
+        except (OSError, ValueError):
+            return None
+        return rec if rec.get("pid") == self.pid else None
+
+    def wait_ready(self, timeout: float = 20.0) -> Gateway:
+        """Ready = the supervisor announced it and /readyz says every worker is up."""
+
+        def ready() -> bool:
+            self.track()
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"gateway exited early ({self.proc.returncode}):\n{self.output()}")
+            rec = self.instance()
+            if not rec or "ready:" not in self.output():
+                return False
+            self.port = rec["port"]
+            return self.http_status("/readyz") == 200
+
+        wait_for(ready, timeout, what="gateway ready")
+        return self
+
+    def http_status(self, path: str) -> int | None:
+        import urllib.request
+        import urllib.error
+
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+        except OSError:
+            return None
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def track(self) -> list[psutil.Process]:
+        """Remember every descendant so cleanup can reach them even after the supervisor is gone."""
+        try:
+            kids = psutil.Process(self.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+        self.known.update(k.pid for k in kids)
+        return kids
+
+    def children_by_title(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for k in self.track():
+            try:
+                title = " ".join(x for x in k.cmdline() if x)
+            except psutil.Error:
+                continue
+            if title == "openclaw-gateway: frontend":
+                out["frontend"] = k.pid
+            elif title.startswith("openclaw-gateway: worker "):
+                out[title.rsplit(" ", 1)[1]] = k.pid
+        return out
+
+    def signal(self, sig: int) -> None:
+        os.kill(self.pid, sig)
+
+    def wait_exit(self, timeout: float = 15.0) -> int:
+        assert self.proc is not None
+        return self.proc.wait(timeout)
+
+    def alive_known(self) -> list[int]:
+        alive = []
+        for pid in self.known:
+            try:
+                p = psutil.Process(pid)
+                if p.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(pid)
+            except psutil.NoSuchProcess:
+                pass
+        return alive
+
+    def stop(self) -> None:
+        """SIGTERM, bounded wait, then SIGKILL whatever we started that is still alive."""
+        self.track()
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        try:
+            wait_for(lambda: not self.alive_known(), 5, what="children exit")
+        except TimeoutError:
+            pass
+        for pid in self.alive_known():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if hasattr(self, "_out"):
+            self._out.close()

@@ -1,0 +1,150 @@
+"""Signals as an operator sends them: stop, in-process restart, crashes, a killed supervisor."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import psutil
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from ..harness import wait_for
+from ..wsclient import open_client
+
+
+def _shutdown_then_close(c) -> tuple[dict, int | None]:
+    ev = c.next_event("shutdown")
+    with pytest.raises(ConnectionClosed):
+        while True:
+            c.recv()
+    return ev, c.ws.close_code
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_stop_signal_drains_clients_and_leaves_nothing(gateway, sig):
+    c = open_client(gateway.url)
+    gateway.track()
+    pids = set(gateway.known)
+    assert len(pids) == 5  # supervisor + frontend + 3 workers
+    gateway.signal(sig)
+    ev, code = _shutdown_then_close(c)
+    assert ev["payload"] == {"reason": "gateway stopping"}
+    assert isinstance(ev["seq"], int)
+    assert code == 1012
+    assert gateway.wait_exit(15) == 0
+    wait_for(lambda: not gateway.alive_known(), 3, what="no process left")
+    assert not (gateway.home.state_dir / "gateway.instance.json").exists()
+
+
+def test_sigusr1_restarts_children_in_process(gateway):
+    before = gateway.children_by_title()
+    c = open_client(gateway.url)
+    boot1 = c.call("status")["payload"]["bootId"]
+    gateway.signal(signal.SIGUSR1)
+    ev, code = _shutdown_then_close(c)
+    assert ev["payload"]["reason"] == "gateway restarting"
+    assert ev["payload"]["restartExpectedMs"] > 0
+    assert code == 1012
+    # The supervisor keeps its PID; every child is new; clients can reconnect.
+    gateway.wait_ready()
+    assert gateway.proc.poll() is None
+    after = wait_for(lambda: (a := gateway.children_by_title()) and len(a) == 4 and a, 10, what="new children")
+    assert set(after.values()).isdisjoint(before.values())
+    c2 = open_client(gateway.url)
+    st = c2.call("status")["payload"]
+    assert st["pid"] == gateway.pid
+    assert st["generation"] == 1
+    assert st["bootId"] == boot1  # same supervisor boot
+    hello_seq = c2.next_event("health")["seq"]
+    assert hello_seq == 1
+    c2.close()
+
+
+def test_sigusr2_is_a_restart_too(gateway):
+    c = open_client(gateway.url)
+    gateway.signal(signal.SIGUSR2)
+    ev, code = _shutdown_then_close(c)
+    assert ev["payload"]["reason"] == "gateway restarting" and code == 1012
+    gateway.wait_ready()
+
+
+def test_connects_during_restart_are_never_refused(gateway):
+    gateway.signal(signal.SIGUSR1)
+    # The supervisor holds the listening socket: during the swap a connect is either told to
+    # come back (close 1012 / HTTP 503 from the draining front-end) or waits in the backlog
+    # for the new one. It is never refused.
+    deadline = time.monotonic() + 10
+    ok = retried = 0
+    while time.monotonic() < deadline and ok < 3:
+        try:
+            c = open_client(gateway.url)
+        except ConnectionRefusedError:
+            raise
+        except (ConnectionClosed, InvalidStatus):
+            retried += 1
+            continue
+        try:
+            if c.call("health")["ok"]:
+                ok += 1
+        except ConnectionClosed:
+            retried += 1
+        c.close()
+    assert ok == 3
+
+
+def test_killed_worker_is_restarted_and_clients_stay_connected(gateway):
+    c = open_client(gateway.url)
+    old = gateway.children_by_title()["agent"]
+    os.kill(old, signal.SIGKILL)
+    # The same connection keeps working for front-end methods, and the agent comes back.
+    assert c.call("health")["ok"]
+
+    def restarted() -> bool:
+        row = {p["name"]: p for p in c.call("status")["payload"]["processes"]}["agent"]
+        return row["pid"] not in (None, old) and row["state"] == "running" and row["restarts"] >= 1
+
+    wait_for(restarted, 10, interval=0.1, what="agent restarted")
+    res = wait_for(lambda: (r := c.call("sessions.list")) and r["ok"] and r, 10, interval=0.1, what="sessions.list ok")
+    assert res["payload"]["sessions"] == []
+    c.close()
+
+
+def test_call_to_a_dead_worker_fails_fast_and_retryable(gateway):
+    c = open_client(gateway.url)
+    os.kill(gateway.children_by_title()["node"], signal.SIGSTOP)  # wedge it: calls cannot be answered
+    try:
+        # while it is stopped nothing answers; the call errors at its deadline or when it is replaced
+        t0 = time.monotonic()
+        os.kill(gateway.children_by_title()["node"], signal.SIGKILL)
+        res = c.call("node.list")
+        assert time.monotonic() - t0 < 11
+        if not res["ok"]:
+            assert res["error"]["code"] == "UNAVAILABLE"
+            assert res["error"]["retryable"] is True
+            assert res["error"]["retryAfterMs"] > 0
+    finally:
+        c.close()
+
+
+def test_supervisor_sigkill_takes_children_down(gateway):
+    kids = [k.pid for k in gateway.track()]
+    assert len(kids) == 4
+    gateway.signal(signal.SIGKILL)
+    gateway.wait_exit(5)
+    t0 = time.monotonic()
+    wait_for(lambda: not [p for p in kids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE],
+             2.0, what="children gone within 2 s")
+    assert time.monotonic() - t0 <= 2.0
+
+
+def test_process_titles(gateway):
+    titles = sorted(" ".join(x for x in p.cmdline() if x) for p in [psutil.Process(gateway.pid), *gateway.track()])
+    assert titles == sorted([
+        "openclaw-gateway: supervisor [default]",
+        "openclaw-gateway: frontend",
+        "openclaw-gateway: worker agent",
+        "openclaw-gateway: worker node",
+        "openclaw-gateway: worker channels",
+    ])
