@@ -7,8 +7,6 @@ import json
 import time
 from typing import Any
 
-import typer
-
 from openclaw.ipc import scopes
 from openclaw.ipc.errors import ExitCode
 from openclaw.ipc.ports import port_holders
@@ -19,11 +17,6 @@ from .output import fail, print_json, style
 from .rpc import target_or_exit, with_client
 from .target import running_instance
 
-UrlOpt = typer.Option(None, "--url", help="Gateway WebSocket URL (requires --token or --password).")
-TokenOpt = typer.Option(None, "--token", help="Gateway token.")
-PasswordOpt = typer.Option(None, "--password", help="Gateway password.")
-TimeoutOpt = typer.Option(10000, "--timeout", help="Timeout in ms.")
-JsonOpt = typer.Option(False, "--json", help="Machine-readable JSON output.")
 
 
 def health_cmd(url: str | None, token: str | None, password: str | None, timeout: int, as_json: bool) -> None:

@@ -6,10 +6,9 @@ import typer
 
 from openclaw.ipc.version import GATEWAY_VERSION
 
-from . import gateway_client_cmds as gc
+from . import options as gc
 from . import gateway_run as gr
 from .globals import OPTIONS
-from .logs_cmd import logs_cmd
 
 app = typer.Typer(
     name="openclaw",
@@ -85,7 +84,9 @@ def gateway_health(
     timeout: int = gc.TimeoutOpt, json_: bool = gc.JsonOpt,
 ) -> None:
     """Fetch Gateway health over the WS protocol."""
-    gc.health_cmd(url, token, password, timeout, json_)
+    from .gateway_client_cmds import health_cmd
+
+    health_cmd(url, token, password, timeout, json_)
 
 
 @gateway_app.command("call")
@@ -97,7 +98,9 @@ def gateway_call(
     expect_final: bool = typer.Option(False, "--expect-final", help="Wait for the final answer of two-phase methods."),
 ) -> None:
     """Call a Gateway method and print its payload."""
-    gc.call_cmd(method, params, url, token, password, timeout, json_, expect_final)
+    from .gateway_client_cmds import call_cmd
+
+    call_cmd(method, params, url, token, password, timeout, json_, expect_final)
 
 
 @gateway_app.command("status")
@@ -108,7 +111,9 @@ def gateway_status(
     require_rpc: bool = typer.Option(False, "--require-rpc", help="Exit 1 when the RPC probe fails."),
 ) -> None:
     """Show config path, bind/port and its source, who listens, and an RPC probe."""
-    gc.status_cmd(url, token, password, timeout, json_, not no_probe, require_rpc)
+    from .gateway_client_cmds import status_cmd
+
+    status_cmd(url, token, password, timeout, json_, not no_probe, require_rpc)
 
 
 @app.command("health")
@@ -117,7 +122,9 @@ def health(
     timeout: int = gc.TimeoutOpt, json_: bool = gc.JsonOpt,
 ) -> None:
     """Gateway health (same as `gateway health`)."""
-    gc.health_cmd(url, token, password, timeout, json_)
+    from .gateway_client_cmds import health_cmd
+
+    health_cmd(url, token, password, timeout, json_)
 
 
 @app.command("status")
@@ -126,7 +133,9 @@ def status(
     timeout: int = gc.TimeoutOpt, json_: bool = gc.JsonOpt,
 ) -> None:
     """Gateway status (same as `gateway status`)."""
-    gc.status_cmd(url, token, password, timeout, json_, True, False)
+    from .gateway_client_cmds import status_cmd
+
+    status_cmd(url, token, password, timeout, json_, True, False)
 
 
 @app.command("logs")
@@ -139,6 +148,8 @@ def logs(
     interval: int = typer.Option(1000, "--interval", help="Poll interval in ms with --follow."),
 ) -> None:
     """Show the gateway's log file (via logs.tail)."""
+    from .logs_cmd import logs_cmd
+
     logs_cmd(url, token, password, timeout, json_, limit, max_bytes, follow, interval)
 
 

@@ -49,6 +49,8 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 async def not_found(request: web.Request) -> web.StreamResponse:
+    if request.path in probes.PATHS:  # a probe path with another method
+        return json_error(405, "Method Not Allowed", "method_not_allowed", headers={"Allow": "GET, HEAD"})
     return json_error(404, "Not Found", "not_found")
 
 

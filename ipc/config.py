@@ -15,7 +15,6 @@ import socket
 from pathlib import Path
 from typing import Any
 
-import json5
 import msgspec
 
 from .errors import ConfigRefusal
@@ -86,6 +85,8 @@ def load_config(path: Path) -> LoadedConfig:
         return LoadedConfig(path=str(path), exists=False, raw="", data={}, hash=hash_text(""))
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigRefusal(f"Cannot read config {path}: {exc}") from exc
+    import json5  # only the processes that read the file pay for the parser
+
     try:
         data = json5.loads(raw) if raw.strip() else {}
     except ValueError as exc:

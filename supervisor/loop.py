@@ -183,10 +183,14 @@ class Supervisor:
     # ------------------------------------------------------------------ children
 
     async def _spawn_all(self) -> None:
-        # The front-end first: it is what clients wait for.
+        # The front-end alone first: it is what clients wait for, and on 2 cores the
+        # workers' imports would slow its start. Workers follow once it is Ready.
         await self._spawn(self.children[FRONTEND[0]])
+
+    async def _spawn_stopped_workers(self) -> None:
         for name, _ in WORKERS:
-            await self._spawn(self.children[name])
+            if self.children[name].state is ChildState.STOPPED:
+                await self._spawn(self.children[name])
 
     async def _spawn(self, child: Child) -> None:
         if child.state is ChildState.BACKOFF:
@@ -320,7 +324,7 @@ class Supervisor:
             case control.ChildHello():
                 self.on_hello(cmd.identity, msg)
             case control.ChildReady():
-                self.on_ready(msg)
+                await self.on_ready(msg)
             case control.ChildHeartbeat():
                 child = self.children.get(msg.name)
                 if child is not None:
@@ -363,7 +367,7 @@ class Supervisor:
             ),
         )
 
-    def on_ready(self, msg: control.ChildReady) -> None:
+    async def on_ready(self, msg: control.ChildReady) -> None:
         child = self.children.get(msg.name)
         if child is None or not child.can(ChildEvent.READY):
             return
@@ -377,6 +381,7 @@ class Supervisor:
             if not self.announced:
                 self.announced = True
                 self._announce()
+            await self._spawn_stopped_workers()
 
     def on_tick(self) -> None:
         now = time.monotonic()

@@ -40,10 +40,14 @@ async def startup(request: web.Request) -> web.Response:
     )
 
 
+ROUTES = {
+    "/health": live, "/healthz": live,
+    "/ready": ready, "/readyz": ready,
+    "/startup": startup, "/startupz": startup,
+}
+PATHS = frozenset(ROUTES)
+
+
 def add_routes(app: web.Application) -> None:
-    for path in ("/health", "/healthz"):
-        app.router.add_get(path, live)
-    for path in ("/ready", "/readyz"):
-        app.router.add_get(path, ready)
-    for path in ("/startup", "/startupz"):
-        app.router.add_get(path, startup)
+    for path, handler in ROUTES.items():
+        app.router.add_get(path, handler)

@@ -6,7 +6,12 @@ password mode and a short handshake timeout need gateways of their own.
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import socket
+import struct
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -502,13 +507,14 @@ def test_omitted_scopes_grant_nothing(gw: Gateway) -> None:
 @pytest.mark.parametrize(
     "client_id, mode", [("test", "test"), ("openclaw-probe", "probe"), ("cli", "probe")],
 )
-def test_deviceless_non_cli_clients_get_no_scopes(gw: Gateway, client_id: str, mode: str) -> None:
-    """§2.6: without a device only cli/cli and gateway-client/backend keep requested scopes."""
+def test_shared_secret_clients_get_the_scopes_they_ask_for(gw: Gateway, client_id: str, mode: str) -> None:
+    """Issue #2: until the device-identity model lands, a shared-secret operator gets what it asks
+    for (upstream clears scopes for device-less non-cli clients, spec §2.6; that comes later)."""
     c = Client(gw.url)
     try:
         res = c.call("connect", connect_params(client_id=client_id, mode=mode, scopes=["operator.admin"]))
         assert res["ok"] is True, res
-        assert res["payload"]["auth"]["scopes"] == []
+        assert res["payload"]["auth"]["scopes"] == ["operator.admin"]
         assert c.call("health")["ok"] is True
     finally:
         c.close()
@@ -686,20 +692,97 @@ def test_2mb_request_after_auth_is_accepted(gw: Gateway) -> None:
         c.close()
 
 
+class RawWS:
+    """A bare client socket, so reading the server's close frame never races our own writes
+    (websockets' client drops a received close frame if its send fails first)."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(
+            f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        self.buf = b""
+        while b"\r\n\r\n" not in self.buf:
+            self._fill()
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 101"), head
+
+    def _fill(self) -> None:
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError("server closed the TCP connection")
+        self.buf += data
+
+    def _need(self, n: int) -> None:
+        while len(self.buf) < n:
+            self._fill()
+
+    def recv_frame(self) -> tuple[int, bytes]:
+        self._need(2)
+        n, off = self.buf[1] & 0x7F, 2
+        if n == 126:
+            self._need(4)
+            n, off = struct.unpack("!H", self.buf[2:4])[0], 4
+        elif n == 127:
+            self._need(10)
+            n, off = struct.unpack("!Q", self.buf[2:10])[0], 10
+        self._need(off + n)
+        opcode, payload = self.buf[0] & 0x0F, self.buf[off : off + n]
+        self.buf = self.buf[off + n :]
+        return opcode, payload
+
+    @staticmethod
+    def text_frame(payload: bytes) -> bytes:
+        n = len(payload)
+        if n < 126:
+            head = struct.pack("!BB", 0x81, 0x80 | n)
+        elif n < 65536:
+            head = struct.pack("!BBH", 0x81, 0x80 | 126, n)
+        else:
+            head = struct.pack("!BBQ", 0x81, 0x80 | 127, n)
+        return head + b"\0\0\0\0" + payload  # a zero mask key leaves the payload as is
+
+    def send_json(self, obj: Any) -> None:
+        self.sock.sendall(self.text_frame(json.dumps(obj).encode()))
+
+
 def test_frame_over_max_payload_is_closed_1009(gw: Gateway) -> None:
-    c = open_client(gw.url)
+    ws = RawWS(gw.port)
     try:
-        frame = json.dumps({"type": "req", "id": "huge", "method": "health", "params": {"pad": "x" * 26_300_000}})
-        assert len(frame) > 26_214_400
+        assert b"connect.challenge" in ws.recv_frame()[1]
+        ws.send_json(connect_frame(connect_params()))
+        assert b"hello-ok" in ws.recv_frame()[1]
+        big = ws.text_frame(
+            json.dumps({"type": "req", "id": "huge", "method": "health", "params": {"pad": "x" * 26_300_000}}).encode()
+        )
+        assert len(big) > 26_214_400
+
+        def send() -> None:
+            try:
+                ws.sock.sendall(big)
+            except OSError:
+                pass  # the server hangs up while we are still writing
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        seen: list[bytes] = []
+        code: int | None = None
         try:
-            c.send(frame)
-        except (ConnectionClosed, OSError):
-            pass  # the server may close while we are still writing
-        frames, code, _ = until_closed(c, timeout=20)
-        assert [f for f in responses(frames) if f.get("id") == "huge"] == []
+            while True:
+                opcode, payload = ws.recv_frame()
+                if opcode == 0x8:
+                    code = struct.unpack("!H", payload[:2])[0]
+                    break
+                seen.append(payload)
+        except (EOFError, OSError) as exc:
+            raise AssertionError(f"connection ended without a close frame ({exc!r})") from None
+        sender.join(10)
         assert code == 1009
+        assert not any(b'"huge"' in p for p in seen), "the oversized request was answered"
     finally:
-        c.close()
+        ws.sock.close()
 
 
 # --------------------------------------------------------------------------- handshake timeout
