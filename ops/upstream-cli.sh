@@ -76,7 +76,7 @@ if node_ok; then
     log "Node $("$NODE_BIN/node" --version) already in $NODE_PREFIX"
 else
     log "installing $NODE_PKG@$NODE_MAJOR into $NODE_PREFIX"
-    rm -rf "$NODE_PREFIX" "$CLI_PREFIX/.installed"
+    rm -rf "$NODE_PREFIX"
     npm_install "$NODE_PREFIX" "$NODE_PKG@$NODE_MAJOR" || die "npm install $NODE_PKG@$NODE_MAJOR failed (log: $CACHE/npm-install.log)"
     node_ok || die "$NODE_PKG@$NODE_MAJOR installed but $NODE_BIN/node is missing or not v$NODE_MAJOR"
     log "Node $("$NODE_BIN/node" --version) installed"

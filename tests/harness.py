@@ -12,7 +12,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -220,3 +221,17 @@ class Gateway:
                 pass
         if hasattr(self, "_out"):
             self._out.close()
+
+
+@contextmanager
+def running_gateway(home: Home, args: list[str] | None = None, env: dict[str, str] | None = None) -> Iterator[Gateway]:
+    """A ready gateway for the `with` block, stopped (with every child) even when the block fails."""
+    if not home.config_path.exists():
+        home.write_config(home.default_config())
+    gateway = Gateway(home, args if args is not None else ["--port", "0"], env=env)
+    try:
+        gateway.start()
+        gateway.wait_ready()
+        yield gateway
+    finally:
+        gateway.stop()

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -142,7 +141,3 @@ def _check_secret(session: Session, req_id: Any, params: frames.ConnectParams) -
             details=_auth_details(code, f"{g.auth_mode}_mismatch", "update_auth_credentials"),
         )
     session.auth_method = g.auth_mode
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)

@@ -12,21 +12,15 @@ from typing import Any
 
 import pytest
 
-from ..harness import Gateway, Home
+from ..harness import Gateway, Home, running_gateway
 from ..wsclient import Client
 
 
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     home = Home(tmp_path_factory.mktemp("http"))
-    home.write_config(home.default_config())
-    gateway = Gateway(home, ["--port", "0"])
-    try:
-        gateway.start()
-        gateway.wait_ready()
+    with running_gateway(home) as gateway:
         yield gateway
-    finally:
-        gateway.stop()
 
 
 @dataclass

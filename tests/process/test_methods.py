@@ -14,7 +14,7 @@ from typing import Any, Callable
 import psutil
 import pytest
 
-from ..harness import TOKEN, Gateway, Home, wait_for
+from ..harness import TOKEN, Gateway, Home, running_gateway, wait_for
 from ..wsclient import Client, connect_params, open_client
 
 REDACTED = "__OPENCLAW_REDACTED__"
@@ -24,14 +24,8 @@ PROCESS_NAMES = ["supervisor", "frontend", "agent", "node", "channels"]
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     home = Home(tmp_path_factory.mktemp("methods"))
-    home.write_config(home.default_config())
-    gateway = Gateway(home, ["--port", "0"])
-    try:
-        gateway.start()
-        gateway.wait_ready()
+    with running_gateway(home) as gateway:
         yield gateway
-    finally:
-        gateway.stop()
 
 
 @pytest.fixture
