@@ -148,3 +148,23 @@ def test_process_titles(gateway):
         "openclaw-gateway: worker node",
         "openclaw-gateway: worker channels",
     ])
+
+
+def test_restart_request_rpc_is_acknowledged_then_done(gateway):
+    c = open_client(gateway.url)
+    res = c.call("gateway.restart.request", {"reason": "test"})
+    assert res["ok"] and res["payload"]["status"] == "scheduled"
+    assert res["payload"]["restart"]["pid"] == gateway.pid
+    ev, code = _shutdown_then_close(c)
+    assert ev["payload"]["reason"] == "gateway restarting" and code == 1012
+    gateway.wait_ready()
+    c2 = open_client(gateway.url)
+    assert c2.call("status")["payload"]["generation"] == 1
+    c2.close()
+
+
+def test_restart_request_needs_admin(gateway):
+    c = open_client(gateway.url, scopes=["operator.read"])
+    res = c.call("gateway.restart.request")
+    assert res["error"]["code"] == "FORBIDDEN"
+    c.close()
