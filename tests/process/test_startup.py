@@ -118,8 +118,8 @@ def test_force_stops_the_listener_and_starts(make_gateway, home):
     port = free_port()
     squatter = subprocess.Popen(
         [sys.executable, "-c",
-         f"import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
-         f"s.bind(('127.0.0.1',{port})); s.listen(); print('up', flush=True); time.sleep(120)"],
+         f"import signal,socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+         f"s.bind(('127.0.0.1',{port})); s.listen(); print('up', flush=True); signal.pause()"],
         stdout=subprocess.PIPE, text=True,
     )
     try:
