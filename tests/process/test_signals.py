@@ -113,17 +113,17 @@ def test_killed_worker_is_restarted_and_clients_stay_connected(gateway):
 
 def test_call_to_a_dead_worker_fails_fast_and_retryable(gateway):
     c = open_client(gateway.url)
-    os.kill(gateway.children_by_title()["node"], signal.SIGSTOP)  # wedge it: calls cannot be answered
     try:
-        # while it is stopped nothing answers; the call errors at its deadline or when it is replaced
-        t0 = time.monotonic()
         os.kill(gateway.children_by_title()["node"], signal.SIGKILL)
+        t0 = time.monotonic()
         res = c.call("node.list")
-        assert time.monotonic() - t0 < 11
-        if not res["ok"]:
-            assert res["error"]["code"] == "UNAVAILABLE"
-            assert res["error"]["retryable"] is True
-            assert res["error"]["retryAfterMs"] > 0
+        # no hang until the 10 s deadline: the route is gone or the supervisor reports the loss
+        assert time.monotonic() - t0 < 3
+        assert not res["ok"], res
+        assert res["error"]["code"] == "UNAVAILABLE"
+        assert res["error"]["retryable"] is True and res["error"]["retryAfterMs"] > 0
+        # and once the worker is back the same connection gets answers again
+        wait_for(lambda: c.call("node.list")["ok"], 10, interval=0.1, what="node worker back")
     finally:
         c.close()
 
