@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from openclaw.ipc import scopes
+from openclaw.ipc.config import config_value
 from openclaw.ipc.errors import ExitCode
 from openclaw.ipc.ports import port_holders
 from openclaw.ipc.version import GATEWAY_VERSION
@@ -90,7 +91,7 @@ def status_cmd(
         "cli": {"version": GATEWAY_VERSION},
         "config": {"path": str(paths.config_path), "exists": paths.config_path.exists(), "valid": target.config_error is None},
         "gateway": {
-            "bindMode": (target.config.get("gateway") or {}).get("bind", "loopback") if isinstance(target.config.get("gateway"), dict) else "loopback",
+            "bindMode": config_value(target.config, "gateway.bind", "loopback"),
             "bindHost": "127.0.0.1",
             "port": port,
             "portSource": target.port_source or target.url_source,

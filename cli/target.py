@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 import psutil
 
-from openclaw.ipc.config import load_config, parse_port_value
+from openclaw.ipc.config import config_value, load_config, parse_port_value
 from openclaw.ipc.errors import ConfigRefusal
 from openclaw.ipc.paths import Paths, profile_default_port, resolve_paths
 
@@ -39,15 +39,6 @@ class Target:
     port_source: str | None
     config: dict[str, Any]
     config_error: str | None
-
-
-def _get(data: dict[str, Any], dotted: str) -> Any:
-    cur: Any = data
-    for part in dotted.split("."):
-        if not isinstance(cur, dict):
-            return None
-        cur = cur.get(part)
-    return cur
 
 
 def running_instance(paths: Paths) -> dict[str, Any] | None:
@@ -89,10 +80,10 @@ def resolve_target(url: str | None, token: str | None, password: str | None) -> 
         token, cred_source = os.environ["OPENCLAW_GATEWAY_TOKEN"], "env OPENCLAW_GATEWAY_TOKEN"
     elif os.environ.get("OPENCLAW_GATEWAY_PASSWORD"):
         password, cred_source = os.environ["OPENCLAW_GATEWAY_PASSWORD"], "env OPENCLAW_GATEWAY_PASSWORD"
-    elif isinstance(_get(config, "gateway.auth.token"), str):
-        token, cred_source = _get(config, "gateway.auth.token"), "config gateway.auth.token"
-    elif isinstance(_get(config, "gateway.auth.password"), str):
-        password, cred_source = _get(config, "gateway.auth.password"), "config gateway.auth.password"
+    elif isinstance(config_value(config, "gateway.auth.token"), str):
+        token, cred_source = config_value(config, "gateway.auth.token"), "config gateway.auth.token"
+    elif isinstance(config_value(config, "gateway.auth.password"), str):
+        password, cred_source = config_value(config, "gateway.auth.password"), "config gateway.auth.password"
     else:
         token = read_runtime_token(paths.runtime_token_file)
         cred_source = "runtime token file" if token else None
@@ -109,7 +100,7 @@ def resolve_local_port(paths: Paths, config: dict[str, Any]) -> tuple[int, str]:
     rec = running_instance(paths)
     if rec and isinstance(rec.get("port"), int):
         return rec["port"], "running gateway (instance record)"
-    cfg_port = _get(config, "gateway.port")
+    cfg_port = config_value(config, "gateway.port")
     if isinstance(cfg_port, int) and not isinstance(cfg_port, bool):
         return cfg_port, "config gateway.port"
     return profile_default_port(paths.profile), "default"

@@ -65,7 +65,8 @@ class ResolvedGateway(msgspec.Struct, kw_only=True):
     control_ui_enabled: bool = True
 
 
-def _get(data: dict[str, Any], dotted: str, default: Any = None) -> Any:
+def config_value(data: dict[str, Any], dotted: str, default: Any = None) -> Any:
+    """`gateway.auth.token`-style lookup; `default` when any part is missing."""
     cur: Any = data
     for part in dotted.split("."):
         if not isinstance(cur, dict) or part not in cur:
@@ -114,7 +115,7 @@ def _resolve_port(opts: LaunchOptions, data: dict[str, Any], profile: str | None
     env_port = env.get("OPENCLAW_GATEWAY_PORT")
     if env_port:
         return parse_port_value(env_port, "OPENCLAW_GATEWAY_PORT"), "env OPENCLAW_GATEWAY_PORT"
-    cfg_port = _get(data, "gateway.port")
+    cfg_port = config_value(data, "gateway.port")
     if cfg_port is not None:
         if isinstance(cfg_port, bool) or not isinstance(cfg_port, int) or not 0 <= cfg_port <= 65535:
             raise ConfigRefusal(f"Invalid gateway.port: {cfg_port!r} (an integer 0..65535)")
@@ -141,7 +142,7 @@ def is_loopback_host(host: str) -> bool:
 
 
 def _resolve_bind(opts: LaunchOptions, data: dict[str, Any]) -> tuple[str, list[str]]:
-    mode = opts.bind or _get(data, "gateway.bind") or "loopback"
+    mode = opts.bind or config_value(data, "gateway.bind") or "loopback"
     if mode not in BIND_MODES:
         raise ConfigRefusal(f"Invalid bind mode {mode!r}. Use one of: {', '.join(BIND_MODES)}.")
     if mode == "tailnet":
@@ -154,7 +155,7 @@ def _resolve_bind(opts: LaunchOptions, data: dict[str, Any]) -> tuple[str, list[
     elif mode == "lan":
         hosts = ["0.0.0.0"]
     else:
-        host = _get(data, "gateway.customBindHost")
+        host = config_value(data, "gateway.customBindHost")
         if not isinstance(host, str) or not host:
             raise ConfigRefusal("gateway.bind is 'custom' but gateway.customBindHost is not set.")
         try:
@@ -187,7 +188,7 @@ def resolve_gateway(
                 f"Missing config ({loaded.path}). Run `openclaw gateway --dev` for a dev setup, "
                 "set gateway.mode=local, or pass --allow-unconfigured."
             )
-        mode = _get(data, "gateway.mode")
+        mode = config_value(data, "gateway.mode")
         if mode is None:
             raise ConfigRefusal(
                 "Gateway start blocked: existing config is missing gateway.mode. Treat this as suspicious "
@@ -200,14 +201,14 @@ def resolve_gateway(
     port, port_source = _resolve_port(opts, data, paths.profile, env)
     bind_mode, hosts = _resolve_bind(opts, data)
 
-    auth_mode = opts.auth or _get(data, "gateway.auth.mode")
+    auth_mode = opts.auth or config_value(data, "gateway.auth.mode")
     if auth_mode is not None and auth_mode not in AUTH_MODES:
         raise ConfigRefusal(f'Invalid gateway.auth.mode {auth_mode!r}. Use "none", "token", "password", or "trusted-proxy".')
     token, token_src = None, None
     for value, src in (
         (opts.token, "cli --token"),
         (env.get("OPENCLAW_GATEWAY_TOKEN"), "env OPENCLAW_GATEWAY_TOKEN"),
-        (_get(data, "gateway.auth.token"), "config gateway.auth.token"),
+        (config_value(data, "gateway.auth.token"), "config gateway.auth.token"),
     ):
         token = _secret(value, src)
         if token is not None:
@@ -217,7 +218,7 @@ def resolve_gateway(
     for value, src in (
         (opts.password, "cli --password"),
         (env.get("OPENCLAW_GATEWAY_PASSWORD"), "env OPENCLAW_GATEWAY_PASSWORD"),
-        (_get(data, "gateway.auth.password"), "config gateway.auth.password"),
+        (config_value(data, "gateway.auth.password"), "config gateway.auth.password"),
     ):
         password = _secret(value, src)
         if password is not None:
@@ -241,10 +242,10 @@ def resolve_gateway(
         )
     secret_source = token_src if auth_mode == "token" else password_src if auth_mode == "password" else None
 
-    reload_mode = _get(data, "gateway.reload.mode", "hybrid")
+    reload_mode = config_value(data, "gateway.reload.mode", "hybrid")
     if reload_mode not in RELOAD_MODES:
         raise ConfigRefusal(f"Invalid gateway.reload.mode {reload_mode!r}. Use one of: {', '.join(RELOAD_MODES)}.")
-    log_file = _get(data, "logging.file")
+    log_file = config_value(data, "logging.file")
     if log_file is not None and not isinstance(log_file, str):
         raise ConfigRefusal("logging.file must be a path string.")
     handshake_ms = 15000
@@ -254,7 +255,7 @@ def resolve_gateway(
             handshake_ms = max(100, int(env_hs))
         except ValueError:
             raise ConfigRefusal(f"OPENCLAW_HANDSHAKE_TIMEOUT_MS must be an integer, got {env_hs!r}") from None
-    ui_enabled = _get(data, "gateway.controlUi.enabled", True)
+    ui_enabled = config_value(data, "gateway.controlUi.enabled", True)
     return ResolvedGateway(
         profile=paths.profile,
         state_dir=str(paths.state_dir),
