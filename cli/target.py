@@ -16,7 +16,8 @@ from typing import Any
 import msgspec
 import psutil
 
-from openclaw.ipc.config import config_value, load_config, parse_port_value
+from openclaw.ipc.config import config_value, parse_port_value
+from openclaw.ipc.config_file import load_config
 from openclaw.ipc.errors import ConfigRefusal
 from openclaw.ipc.paths import Paths, profile_default_port, resolve_paths
 

@@ -1,16 +1,19 @@
-"""The aiohttp Application: WebSocket upgrades on any path, probes, JSON errors."""
+"""The aiohttp Application: WebSocket upgrades on any path, probes, JSON errors. The front-end's
+resources (worker router, timers) start and stop with the app's cleanup context."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from .appkeys import FRONTEND
-from .context import Frontend
+from .appkeys import DISPATCHER, SERVICES
 from .http import probes
 from .http.responses import SECURITY_HEADERS, json_error
-from .ws.session import MAX_PAYLOAD, Session
+from .services import Services
+from .ws.dispatch import Dispatcher
+from .ws.limits import MAX_PAYLOAD
+from .ws.session import Session
 
 WS_HEARTBEAT_S = 30.0
 
@@ -18,14 +21,14 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 async def ws_endpoint(request: web.Request) -> web.StreamResponse:
-    fe = request.app[FRONTEND]
-    if fe.draining:
-        return json_error(503, "gateway is shutting down; retry shortly", "unavailable", headers={"Retry-After": "2"})
-    ws = web.WebSocketResponse(
-        compress=False, max_msg_size=MAX_PAYLOAD, heartbeat=WS_HEARTBEAT_S, decode_text=False
-    )
+    svc = request.app[SERVICES]
+    if svc.draining:
+        return json_error(503, "gateway is restarting; retry shortly", "unavailable", headers={"Retry-After": "2"})
+    if svc.hub.full:
+        return json_error(503, "too many connections", "unavailable", headers={"Retry-After": "5"})
+    ws = web.WebSocketResponse(compress=False, max_msg_size=MAX_PAYLOAD, heartbeat=WS_HEARTBEAT_S, decode_text=False)
     await ws.prepare(request)
-    await Session(fe, ws, request).run()
+    await Session(svc, request.app[DISPATCHER], ws, request).run()
     return ws
 
 
@@ -54,9 +57,17 @@ async def not_found(request: web.Request) -> web.StreamResponse:
     return json_error(404, "Not Found", "not_found")
 
 
-def build_app(fe: Frontend) -> web.Application:
+def build_app(svc: Services, dispatcher: Dispatcher) -> web.Application:
     app = web.Application(middlewares=[edge], client_max_size=2 * 1024 * 1024)
-    app[FRONTEND] = fe
+    app[SERVICES] = svc
+    app[DISPATCHER] = dispatcher
+
+    async def services_ctx(_app: web.Application) -> AsyncIterator[None]:
+        svc.start()
+        yield
+        svc.close()
+
+    app.cleanup_ctx.append(services_ctx)
     probes.add_routes(app)
     app.router.add_route("*", "/{tail:.*}", not_found)
     return app

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from .context import Frontend
+    from .services import Services
+    from .ws.dispatch import Dispatcher
 
-FRONTEND: web.AppKey["Frontend"] = web.AppKey("frontend")
+SERVICES: web.AppKey["Services"] = web.AppKey("services")
+DISPATCHER: web.AppKey["Dispatcher"] = web.AppKey("dispatcher")

@@ -1,41 +1,89 @@
-"""Event-loop lag, sampled once a second on the loop itself (reported in health/status)."""
+"""Event-loop health, sampled once a second on the loop itself, in upstream's `eventLoop` shape
+(health, status, /readyz, channels.status)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import deque
 from typing import Any
 
+import psutil
+
 INTERVAL_S = 1.0
-DEGRADED_MS = 1000.0
+WINDOW = 30  # samples
+DEGRADED_DELAY_MS = 1000.0
+DEGRADED_UTILIZATION = 0.95
 
 
 class LoopMonitor:
     def __init__(self) -> None:
-        self.samples: deque[float] = deque(maxlen=60)
-        self._task: asyncio.Task[None] | None = None
-        self._cpu_start = time.process_time()
-        self._wall_start = time.monotonic()
+        self.delays: deque[float] = deque(maxlen=WINDOW)
+        self.interval_ms = INTERVAL_S * 1000
+        self.utilization = 0.0
+        self.process_ratio = 0.0
+        self.thread_ratio = 0.0
+        self.host_utilization = 0.0
+        self.degraded_since_ms: int | None = None
+        self._handle: asyncio.TimerHandle | None = None
+        self._last = (time.monotonic(), time.process_time(), time.thread_time())
+        self._proc = psutil.Process()
+        psutil.cpu_percent(None)  # start the host counter
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="loop-monitor")
+        self._expected = time.monotonic() + INTERVAL_S
+        self._handle = asyncio.get_running_loop().call_at(asyncio.get_running_loop().time() + INTERVAL_S, self._sample)
 
-    async def _run(self) -> None:
-        while True:
-            t0 = time.monotonic()
-            await asyncio.sleep(INTERVAL_S)
-            self.samples.append(max(0.0, (time.monotonic() - t0 - INTERVAL_S) * 1000))
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+
+    def _sample(self) -> None:
+        now, cpu, thread = time.monotonic(), time.process_time(), time.thread_time()
+        wall = max(1e-6, now - self._last[0])
+        self.delays.append(max(0.0, (now - self._expected) * 1000))
+        self.interval_ms = wall * 1000
+        self.process_ratio = (cpu - self._last[1]) / wall
+        self.thread_ratio = (thread - self._last[2]) / wall
+        self.utilization = min(1.0, self.thread_ratio)
+        self.host_utilization = psutil.cpu_percent(None) / 100
+        self._last = (now, cpu, thread)
+        degraded = bool(self.reasons())
+        if degraded and self.degraded_since_ms is None:
+            self.degraded_since_ms = int(time.time() * 1000)
+        elif not degraded:
+            self.degraded_since_ms = None
+        self._expected = now + INTERVAL_S
+        loop = asyncio.get_running_loop()
+        self._handle = loop.call_at(loop.time() + INTERVAL_S, self._sample)
+
+    def reasons(self) -> list[str]:
+        out = []
+        if self.delays and max(self.delays) > DEGRADED_DELAY_MS:
+            out.append("event-loop-delay")
+        if self.utilization > DEGRADED_UTILIZATION:
+            out.append("event-loop-utilization")
+        return out
 
     def snapshot(self) -> dict[str, Any]:
-        s = sorted(self.samples)
+        s = sorted(self.delays)
         p99 = s[min(len(s) - 1, int(len(s) * 0.99))] if s else 0.0
-        mx = s[-1] if s else 0.0
-        wall = max(1e-6, time.monotonic() - self._wall_start)
+        reasons = self.reasons()
         return {
-            "degraded": mx > DEGRADED_MS,
-            "intervalMs": INTERVAL_S * 1000,
+            "degraded": bool(reasons),
+            "degradedSinceMs": self.degraded_since_ms,
+            "reasons": reasons,
+            "intervalMs": round(self.interval_ms, 1),
             "delayP99Ms": round(p99, 1),
-            "delayMaxMs": round(mx, 1),
-            "cpuCoreRatio": round((time.process_time() - self._cpu_start) / wall, 3),
+            "delayMaxMs": round(s[-1] if s else 0.0, 1),
+            "utilization": round(self.utilization, 3),
+            "cpuCoreRatio": round(self.process_ratio, 3),
+            "cpuBreakdown": {
+                "mainThreadCoreRatio": round(self.thread_ratio, 3),
+                "hostUtilization": round(self.host_utilization, 3),
+                "hostCpuCount": os.cpu_count() or 1,
+                "workerCoreRatio": 0,
+                "otherThreadsCoreRatio": round(max(0.0, self.process_ratio - self.thread_ratio), 3),
+            },
         }

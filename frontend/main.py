@@ -1,76 +1,98 @@
 """Boot of the front-end process (`python -m openclaw.frontend`).
 
-Adopt the listening sockets the supervisor passed, get configuration over the
-control socket, serve, and on drain: stop accepting (the kernel keeps queueing
-on the supervisor's socket for the next front-end), tell clients `shutdown`,
-close them 1012, exit 0.
+Adopt the listening sockets the supervisor passed, get configuration over the control
+socket, serve, and on Drain (or SIGTERM) shut down in order (drain.py). A front-end whose
+supervisor is gone is orphaned: nobody will hand its clients over, so it closes them with
+1012 and exits at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import os
-import signal
 import socket
 import sys
 
 import setproctitle
-import zmq.asyncio
+import zmq
 from aiohttp import web
 
-from openclaw.ipc import logs
-from openclaw.ipc.child_link import SupervisorLink
+from openclaw.ipc import control, logs
+from openclaw.ipc.child_link import SupervisorLink, install_stop_signals
+from openclaw.ipc.faults import faults_for
 
 from .app import build_app
-from .context import Frontend
+from .drain import drain
+from .methods import LOCAL_METHODS
+from .services import Services
+from .ws.dispatch import Dispatcher
 
 SHUTDOWN_TIMEOUT_S = 2.0
 
 
 async def serve() -> int:
+    faults = faults_for("frontend")
+    if faults is not None:
+        faults.on_start()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    loop.add_signal_handler(signal.SIGUSR1, lambda: None)  # restarts are the supervisor's job
-    ctx = zmq.asyncio.Context()
-    link = SupervisorLink(ctx)
+    install_stop_signals(loop, stop.set, faults)
     setproctitle.setproctitle("openclaw-gateway: frontend")
-    cfg = await link.hello()
-    logs.configure(cfg.gateway.log_file, "frontend", verbose=cfg.gateway.verbose)
-    fe = Frontend(ctx, link, cfg)
-    fe.drain_callbacks.append(stop.set)
-    link.start()
-    fe.start()
-    runner = web.AppRunner(build_app(fe), handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
-    await runner.setup()
-    sites = []
-    for fd in filter(None, os.environ.get("OPENCLAW_LISTEN_FDS", "").split(",")):
-        site = web.SockSite(runner, socket.socket(fileno=int(fd)), backlog=1024)
-        await site.start()
-        sites.append(site)
-    if not sites:
-        sys.stderr.write("openclaw frontend: no listening sockets were passed\n")
+    log = logs.get_logger("gateway")
+    ctx = zmq.Context()
+    link = SupervisorLink(ctx, log)
+    drain_request: list[control.Drain] = []
+    link.on(control.Drain, lambda msg: (drain_request.append(msg), stop.set()))
+    link.on_orphaned = stop.set
+    cfg = await link.hello(stop)
+    if cfg is None:  # told to stop before we were configured
+        link.close()
+        ctx.term()
+        return 0
+    g = cfg.gateway
+    logs.configure(g.log_file, "frontend", verbose=g.verbose, level=g.log_level)
+    link.start_heartbeat()
+    runner: web.AppRunner | None = None
+    sites: list[web.BaseSite] = []
+    try:
+        svc = Services(ctx, link, cfg, list(LOCAL_METHODS))
+        svc.settings.on_change.append(lambda msg: logs.configure(msg.gateway.log_file, "frontend", verbose=msg.gateway.verbose, level=msg.gateway.log_level))
+        runner = web.AppRunner(
+            build_app(svc, Dispatcher(svc, faults)), handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S
+        )
+        await runner.setup()
+        for fd in filter(None, os.environ.get("OPENCLAW_LISTEN_FDS", "").split(",")):
+            site = web.SockSite(runner, socket.socket(fileno=int(fd)), backlog=1024)
+            await site.start()
+            sites.append(site)
+        if not sites:
+            raise RuntimeError("no listening sockets were passed")
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        sys.stderr.write(f"openclaw frontend: cannot start: {reason}\n")
+        link.boot_failed(reason)
+        await asyncio.sleep(0.05)  # let the message leave
+        link.close()
         return 1
+    if faults is not None and faults.slow_ready_ms:
+        await asyncio.sleep(faults.slow_ready_ms / 1000)
     link.ready()
-    fe.log.info("frontend serving", pid=os.getpid(), sockets=len(sites))
+    log.info("frontend serving", pid=os.getpid(), sockets=len(sites))
     await stop.wait()
 
-    drain = fe.drain_request
-    reason = drain.reason if drain else "gateway stopping"
-    fe.draining = True
-    fe.log.info("frontend draining", reason=reason, connections=len(fe.hub.sessions))
-    for site in sites:
-        await site.stop()
-    await fe.hub.shutdown_all(reason, drain.restart_expected_ms if drain else None)
-    await runner.cleanup()
-    fe.router.close()
+    orphaned = link.orphaned
+    req = drain_request[0] if drain_request else None
+    reason = req.reason if req else "gateway stopping"
+    log.info("frontend draining", reason=reason, connections=len(svc.hub.connections), orphaned=orphaned)
+    await drain(runner, sites, svc, reason, req.restart_expected_ms if req else None, fast=orphaned)
     link.close()
     ctx.term()
     return 0
 
 
 def main() -> None:
+    faulthandler.enable()
     try:
         import uvloop
 

@@ -1,235 +1,242 @@
-"""The front-end's ROUTER to the workers: who serves which method, calls with deadlines.
+"""The front-end's ROUTER to the workers: who serves which method, and every routed call until answered.
 
-Workers declare their methods in Register; that table is the only routing list.
-A method whose worker is down (or not yet registered at start-up) answers
-UNAVAILABLE with retry hints; a call nobody answers in time fails at its deadline.
+Workers declare their methods in Register; that table is the only routing list. Each slot
+("agent", "channel:telegram") has one *active* instance taking new calls; during a blue/green
+replacement the newest registered instance becomes active and the previous one only finishes
+its own calls. A call is a table entry, not a task: the worker's Reply is written straight
+to the client's connection, and one sweep every 100 ms fails calls past their deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import msgspec
 import zmq
-import zmq.asyncio
 
-from openclaw.ipc import envelope
-from openclaw.ipc.errors import GatewayError, unavailable
+from openclaw.ipc import envelope, frames
+from openclaw.ipc.errors import ErrorShape, unavailable
 from openclaw.ipc.logs import get_logger
-from openclaw.ipc.transport import bind_router
+from openclaw.ipc.transport import Endpoint, bind_router
 from openclaw.ipc.version import IPC_VERSION
+
+from .caller import Connection
 
 log = get_logger("gateway/router")
 DEFAULT_CALL_TIMEOUT_S = 10.0
-WORKER_SILENT_AFTER_S = 3.0
+SWEEP_S = 0.1
+MAX_INFLIGHT_PER_CONNECTION = 1024
 
 
 @dataclass
-class WorkerEntry:
-    name: str
+class Instance:
+    identity: bytes
+    slot: str
     pid: int = 0
     methods: list[str] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
-    last_seen: float = 0.0
-    registered: bool = False
     fragment: bytes = b"{}"
+    registered: bool = False
+    retiring: bool = False
 
-    def alive(self, now: float) -> bool:
-        return self.registered and now - self.last_seen <= WORKER_SILENT_AFTER_S
+
+class Pending:
+    __slots__ = ("conn", "req_id", "identity", "method", "deadline")
+
+    def __init__(self, conn: Connection, req_id: str | int, identity: bytes, method: str, deadline: float) -> None:
+        self.conn, self.req_id, self.identity, self.method, self.deadline = conn, req_id, identity, method, deadline
 
 
-@dataclass
-class PendingCall:
-    worker: str
-    method: str
-    future: asyncio.Future[envelope.Reply]
-    timer: asyncio.TimerHandle
+def _lost_error(slot: str, method: str, reason: str) -> ErrorShape:
+    return unavailable(
+        f"the {slot} worker was lost while handling {method} ({reason}); retry",
+        details={"worker": slot, "reason": "worker-lost", "cause": reason},
+    ).shape()
 
 
 class WorkerRouter:
-    def __init__(
-        self,
-        ctx: zmq.asyncio.Context,
-        url: str,
-        expected: list[str],
-        on_change: Callable[[], None],
-        on_push: Callable[[envelope.Push], None],
-    ) -> None:
-        self.sock = bind_router(ctx, url)
-        self.workers: dict[str, WorkerEntry] = {name: WorkerEntry(name) for name in expected}
-        self.routes: dict[str, str] = {}
-        self.pending: dict[int, PendingCall] = {}
-        self.next_id = 1
-        self.on_change = on_change
-        self.on_push = on_push
-        self._task: asyncio.Task[None] | None = None
+    def __init__(self, ctx: zmq.Context, url: str) -> None:
+        self.endpoint: Endpoint[envelope.WorkerToFrontend] = Endpoint(
+            bind_router(ctx, url), envelope.frontend_decoder, self._on_message, log
+        )
+        self.instances: dict[bytes, Instance] = {}
+        self.active: dict[str, Instance] = {}
+        self.routes: dict[str, str] = {}  # method -> slot
+        self.pending: dict[int, Pending] = {}
+        self._deadlines: deque[tuple[float, int]] = deque()
+        self._next_id = 1
+        self.on_change: Callable[[], None] = lambda: None  # routes or health fragments changed
+        self.on_push: Callable[[str, bytes], None] = lambda event, payload: None
+        self.on_answer: Callable[[Connection, str | int, str, bool], None] | None = None  # --ws-log
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._reply_ack = envelope.encode(envelope.Registered())
 
     def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._task = loop.create_task(self._recv_loop(), name="router-recv")
-        self._watch = loop.create_task(self._watch_liveness(), name="router-liveness")
-
-    async def _watch_liveness(self) -> None:
-        """A worker that falls silent (or comes back) changes health and readiness."""
-        previous: list[str] = []
-        while True:
-            await asyncio.sleep(0.5)
-            now = self.not_ready()
-            if now != previous:
-                previous = now
-                self.on_change()
+        self.endpoint.start()
+        self._sweeper = asyncio.get_running_loop().call_later(SWEEP_S, self._sweep)
 
     def close(self) -> None:
-        if self._task:
-            self._task.cancel()
-            self._watch.cancel()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         for call_id in list(self.pending):
-            self._fail(call_id, unavailable("gateway stopping", retry_after_ms=1500))
-        self.sock.close(linger=0)
+            self._fail(call_id, unavailable("gateway stopping", retry_after_ms=1500).shape())
+        self.endpoint.close()
 
     # ------------------------------------------------------------------ queries
 
     def route_for(self, method: str) -> str | None:
         return self.routes.get(method)
 
-    def all_registered(self) -> bool:
-        return all(w.registered for w in self.workers.values())
-
-    def not_ready(self) -> list[str]:
-        now = time.monotonic()
-        return [name for name, w in self.workers.items() if not w.alive(now)]
-
     def methods(self) -> list[str]:
         return list(self.routes)
 
     def events(self) -> list[str]:
         out: list[str] = []
-        for w in self.workers.values():
-            out.extend(e for e in w.events if e not in out)
+        for inst in self.active.values():
+            out.extend(e for e in inst.events if e not in out)
         return out
+
+    def fragments(self) -> list[tuple[str, bytes]]:
+        return [(slot, inst.fragment) for slot, inst in self.active.items()]
 
     # ------------------------------------------------------------------ calls
 
-    async def call(
-        self, worker: str, method: str, params: bytes, caller: envelope.CallerInfo, timeout_s: float = DEFAULT_CALL_TIMEOUT_S
-    ) -> envelope.Reply:
-        entry = self.workers.get(worker)
-        if entry is None or not entry.registered:
-            raise unavailable(f"{worker} worker is not available; retry shortly", details={"worker": worker})
-        call_id = self.next_id
-        self.next_id += 1
-        loop = asyncio.get_running_loop()
-        deadline = time.monotonic() + timeout_s
-        msg = envelope.Call(call_id=call_id, method=method, params=params, deadline=deadline, caller=caller)
-        try:
-            self.sock.send_multipart([worker.encode(), envelope.encode(msg)], flags=zmq.NOBLOCK)
-        except zmq.ZMQError as exc:
+    def forward(
+        self, conn: Connection, req_id: str | int, slot: str, method: str, params: bytes,
+        caller: envelope.CallerInfo, timeout_s: float = DEFAULT_CALL_TIMEOUT_S,
+    ) -> None:
+        """Send the call; the answer goes to `conn` later. Raises GatewayError when it cannot be sent."""
+        inst = self.active.get(slot)
+        if inst is None:
             raise unavailable(
-                f"{worker} worker is not reachable; retry shortly", details={"worker": worker, "reason": str(exc)}
-            ) from None
-        fut: asyncio.Future[envelope.Reply] = loop.create_future()
-        timer = loop.call_later(
-            timeout_s,
-            self._fail,
-            call_id,
-            unavailable(
-                f"{method} timed out after {int(timeout_s * 1000)}ms waiting for the {worker} worker",
-                details={"worker": worker, "reason": "deadline"},
-            ),
-        )
-        self.pending[call_id] = PendingCall(worker, method, fut, timer)
-        return await fut
+                f"the {slot} worker is restarting; retry shortly", retry_after_ms=500,
+                details={"worker": slot, "reason": "worker-unavailable"},
+            )
+        if conn.inflight >= MAX_INFLIGHT_PER_CONNECTION:
+            raise unavailable(
+                f"too many requests in flight on this connection (max {MAX_INFLIGHT_PER_CONNECTION})",
+                retry_after_ms=100, details={"reason": "inflight-limit"},
+            )
+        call_id = self._next_id
+        self._next_id += 1
+        deadline = time.monotonic() + timeout_s
+        body = envelope.encode(envelope.Call(call_id, method, params, deadline, caller))
+        if not self.endpoint.send(body, inst.identity):
+            raise unavailable(
+                f"the {slot} worker is not reachable; retry shortly", details={"worker": slot, "reason": "worker-unreachable"}
+            )
+        self.pending[call_id] = Pending(conn, req_id, inst.identity, method, deadline)
+        self._deadlines.append((deadline, call_id))
+        conn.inflight += 1
 
-    def _fail(self, call_id: int, error: GatewayError) -> None:
-        pending = self.pending.pop(call_id, None)
-        if pending is None:
-            return
-        pending.timer.cancel()
-        if not pending.future.done():
-            pending.future.set_exception(error)
+    def _answer(self, call_id: int, ok: bool, payload: bytes, error: ErrorShape | None) -> None:
+        p = self.pending.pop(call_id, None)
+        if p is None:
+            return  # answered already (deadline) or unknown
+        conn = p.conn
+        conn.inflight -= 1
+        if ok:
+            conn.send_raw(frames.response_ok(p.req_id, payload))
+        else:
+            conn.send_raw(frames.response_error(p.req_id, error or ErrorShape(code="UNAVAILABLE", message="no error given")))
+        if self.on_answer is not None:
+            self.on_answer(conn, p.req_id, p.method, ok)
 
-    def worker_lost(self, name: str) -> None:
-        """The supervisor saw the worker die: fail its in-flight calls now (retryable)."""
-        entry = self.workers.get(name)
-        if entry is not None:
-            entry.registered = False
-        for call_id, p in list(self.pending.items()):
-            if p.worker == name:
+    def _fail(self, call_id: int, error: ErrorShape) -> None:
+        self._answer(call_id, False, b"", error)
+
+    def _sweep(self) -> None:
+        now = time.monotonic()
+        dl = self._deadlines
+        while dl and dl[0][0] <= now:
+            _, call_id = dl.popleft()
+            p = self.pending.get(call_id)
+            if p is not None:
+                slot = self.instances[p.identity].slot if p.identity in self.instances else "?"
                 self._fail(
                     call_id,
                     unavailable(
-                        f"{name} worker exited while handling {p.method}; retry",
-                        details={"worker": name, "reason": "worker_lost"},
-                    ),
+                        f"{p.method} timed out waiting for the {slot} worker",
+                        details={"worker": slot, "reason": "deadline"},
+                    ).shape(),
                 )
-        self.on_change()
+        self._sweeper = asyncio.get_running_loop().call_later(SWEEP_S, self._sweep)
+
+    def lost(self, instance: str, reason: str) -> None:
+        """The supervisor saw this instance die or hang: fail its calls now (retryable), route around it."""
+        identity = instance.encode()
+        inst = self.instances.pop(identity, None)
+        slot = inst.slot if inst else instance.rpartition(".")[0]
+        for call_id, p in list(self.pending.items()):
+            if p.identity == identity:
+                self._fail(call_id, _lost_error(slot, p.method, reason))
+        if inst is not None and self.active.get(slot) is inst:
+            del self.active[slot]
+            self._rebuild_routes()
+        if inst is not None:
+            log.info("worker instance gone", instance=instance, reason=reason)
+            self.on_change()
 
     # ------------------------------------------------------------------ inbound
 
-    async def _recv_loop(self) -> None:
-        while True:
-            try:
-                frames = await self.sock.recv_multipart()
-            except (zmq.ZMQError, asyncio.CancelledError):
-                return
-            if len(frames) != 2:
-                log.warn("dropped malformed worker message", frames=len(frames))
-                continue
-            identity, body = frames
-            try:
-                msg = envelope.frontend_decoder.decode(body)
-            except msgspec.DecodeError as exc:
-                log.warn("dropped undecodable worker message", peer=identity.decode(errors="replace"), error=str(exc))
-                continue
-            self._handle(identity, msg)
-
-    def _handle(self, identity: bytes, msg: envelope.WorkerToFrontend) -> None:
-        name = identity.decode(errors="replace")
-        entry = self.workers.get(name)
-        if entry is None:
-            log.warn("message from an unexpected worker", worker=name)
+    def _on_message(self, identity: bytes | None, msg: envelope.WorkerToFrontend) -> None:
+        assert identity is not None
+        if type(msg) is envelope.Reply:
+            self._answer(msg.call_id, msg.ok, msg.payload, msg.error)
             return
-        entry.last_seen = time.monotonic()
+        inst = self.instances.get(identity)
         match msg:
-            case envelope.Reply():
-                pending = self.pending.pop(msg.call_id, None)
-                if pending is not None:
-                    pending.timer.cancel()
-                    if not pending.future.done():
-                        pending.future.set_result(msg)
-            case envelope.Heartbeat():
-                if not entry.registered:
-                    self._send(name, envelope.Reregister())
             case envelope.Register():
-                self._register(entry, msg)
+                self._register(identity, msg)
+            case envelope.Heartbeat():
+                if inst is None or not inst.registered:
+                    self.endpoint.send(envelope.encode(envelope.Reregister()), identity)
             case envelope.HealthFragment():
-                entry.fragment = msg.data
-                self.on_change()
+                if inst is not None:
+                    inst.fragment = msg.data
+                    self.on_change()
             case envelope.Push():
-                self.on_push(msg)
+                if inst is not None:
+                    self.on_push(msg.event, msg.payload)
+            case envelope.Retiring():
+                self._retire(identity, inst)
 
-    def _register(self, entry: WorkerEntry, msg: envelope.Register) -> None:
-        if msg.ipc_version != IPC_VERSION:
-            log.error("worker speaks another IPC version", worker=entry.name, theirs=msg.ipc_version, ours=IPC_VERSION)
+    def _register(self, identity: bytes, msg: envelope.Register) -> None:
+        if msg.ipc_version != IPC_VERSION or msg.instance.encode() != identity:
+            log.error("refusing a worker registration", instance=msg.instance, ipc=msg.ipc_version, ours=IPC_VERSION)
             return
-        for method in entry.methods:
-            if self.routes.get(method) == entry.name and method not in msg.methods:
-                del self.routes[method]
-        for method in msg.methods:
-            owner = self.routes.get(method)
-            if owner is not None and owner != entry.name:
-                log.error("two workers claim one method; keeping the first", method=method, first=owner, second=entry.name)
-                continue
-            self.routes[method] = entry.name
-        entry.pid, entry.methods, entry.events, entry.registered = msg.pid, msg.methods, msg.events, True
-        log.info("worker registered", worker=entry.name, pid=msg.pid, methods=len(msg.methods))
+        inst = self.instances.get(identity) or Instance(identity=identity, slot=msg.slot)
+        inst.pid, inst.methods, inst.events, inst.registered = msg.pid, msg.methods, msg.events, True
+        self.instances[identity] = inst
+        if not inst.retiring:
+            previous = self.active.get(msg.slot)
+            self.active[msg.slot] = inst  # the newest instance takes new calls
+            if previous is not None and previous is not inst:
+                log.info("worker replaced", slot=msg.slot, old=previous.identity.decode(), new=msg.instance)
+        self._rebuild_routes()
+        self.endpoint.send(self._reply_ack, identity)
+        log.info("worker registered", instance=msg.instance, pid=msg.pid, methods=len(msg.methods))
         self.on_change()
 
-    def _send(self, name: str, msg: envelope.FrontendToWorker) -> None:
-        try:
-            self.sock.send_multipart([name.encode(), envelope.encode(msg)], flags=zmq.NOBLOCK)
-        except zmq.ZMQError:
-            pass
+    def _retire(self, identity: bytes, inst: Instance | None) -> None:
+        if inst is not None:
+            inst.retiring = True
+            if self.active.get(inst.slot) is inst:
+                del self.active[inst.slot]
+                self._rebuild_routes()
+                self.on_change()
+        # FIFO pipe: every call sent to this instance before the ack reaches it before the ack
+        self.endpoint.send(envelope.encode(envelope.RetireAck()), identity)
+
+    def _rebuild_routes(self) -> None:
+        routes: dict[str, str] = {}
+        for slot, inst in sorted(self.active.items()):
+            for method in inst.methods:
+                owner = routes.setdefault(method, slot)
+                if owner != slot:
+                    log.error("two workers claim one method; keeping the first", method=method, first=owner, second=slot)
+        self.routes = routes
+

@@ -1,4 +1,5 @@
-"""The front-end's requests to the supervisor (status, restart) and what it is told (drain, worker lost)."""
+"""The front-end's questions to the supervisor (status, restart, config read/write), answered by
+query id over the control socket. Low rate, so a future per question is fine here."""
 
 from __future__ import annotations
 
@@ -9,42 +10,32 @@ from openclaw.ipc import control
 from openclaw.ipc.child_link import SupervisorLink
 from openclaw.ipc.errors import unavailable
 
-QUERY_TIMEOUT_S = 3.0
+QUERY_TIMEOUT_S = 5.0
+Answer = control.StatusReply | control.RestartAck | control.ConfigReply | control.ConfigWriteReply
 
 
 class SupervisorClient:
-    def __init__(
-        self,
-        link: SupervisorLink,
-        on_drain: Callable[[control.Drain], None],
-        on_peer_exited: Callable[[control.PeerExited], None],
-    ) -> None:
+    def __init__(self, link: SupervisorLink) -> None:
         self.link = link
-        self.on_drain = on_drain
-        self.on_peer_exited = on_peer_exited
-        self.pending: dict[int, asyncio.Future[control.SupervisorToChild]] = {}
+        self.pending: dict[int, asyncio.Future[Answer]] = {}
         self.next_id = 1
-        link.handlers.append(self._on_message)
+        for kind in (control.StatusReply, control.RestartAck, control.ConfigReply, control.ConfigWriteReply):
+            link.on(kind, self._on_answer)
 
-    def _on_message(self, msg: control.SupervisorToChild) -> None:
-        match msg:
-            case control.StatusReply() | control.RestartAck():
-                fut = self.pending.pop(msg.query_id, None)
-                if fut is not None and not fut.done():
-                    fut.set_result(msg)
-            case control.Drain():
-                self.on_drain(msg)
-            case control.PeerExited():
-                self.on_peer_exited(msg)
+    def _on_answer(self, msg: Answer) -> None:
+        fut = self.pending.pop(msg.query_id, None)
+        if fut is not None and not fut.done():
+            fut.set_result(msg)
 
-    async def _ask(self, make: Callable[[int], control.ChildToSupervisor]) -> control.SupervisorToChild:
+    async def _ask(self, make: Callable[[int], control.ChildToSupervisor], timeout_s: float = QUERY_TIMEOUT_S) -> Answer:
         qid = self.next_id
         self.next_id += 1
-        fut: asyncio.Future[control.SupervisorToChild] = asyncio.get_running_loop().create_future()
+        fut: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self.pending[qid] = fut
-        self.link.send(make(qid))
         try:
-            return await asyncio.wait_for(fut, QUERY_TIMEOUT_S)
+            if not self.link.send(make(qid)):
+                raise unavailable("the supervisor is not reachable", retry_after_ms=1000)
+            return await asyncio.wait_for(fut, timeout_s)
         except asyncio.TimeoutError:
             raise unavailable("the supervisor did not answer in time", retry_after_ms=1000) from None
         finally:
@@ -58,4 +49,16 @@ class SupervisorClient:
     async def restart(self, reason: str) -> control.RestartAck:
         reply = await self._ask(lambda qid: control.RestartRequest(query_id=qid, reason=reason))
         assert isinstance(reply, control.RestartAck)
+        return reply
+
+    async def config_get(self) -> bytes:
+        reply = await self._ask(lambda qid: control.ConfigQuery(query_id=qid))
+        assert isinstance(reply, control.ConfigReply)
+        return reply.payload
+
+    async def config_write(self, mode: str, raw: str, base_hash: str | None, note: str | None) -> control.ConfigWriteReply:
+        reply = await self._ask(
+            lambda qid: control.ConfigWrite(query_id=qid, mode=mode, raw=raw, base_hash=base_hash, note=note), timeout_s=15.0
+        )
+        assert isinstance(reply, control.ConfigWriteReply)
         return reply

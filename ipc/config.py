@@ -1,13 +1,13 @@
-"""Config file loading and resolution of the gateway's effective settings.
+"""The gateway's effective settings, resolved from flags, environment and the config file.
 
 Precedence (spec §7): port `--port` > OPENCLAW_GATEWAY_PORT > gateway.port > profile default;
 bind `--bind` > gateway.bind > loopback; secrets from flags > env > config.
 Every refusal raises ConfigRefusal (exit 78) with a message a person can act on.
+Reading the file is config_file.py; the schema is config_schema.py.
 """
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import os
 import re
@@ -17,24 +17,13 @@ from typing import Any
 
 import msgspec
 
+from .config_file import LoadedConfig
+from .config_schema import AUTH_MODES, BIND_MODES, RELOAD_MODES, first_error_text, validate
 from .errors import ConfigRefusal
 from .launch import LaunchOptions
 from .paths import Paths, default_log_file, profile_default_port
 
-BIND_MODES = ("loopback", "lan", "tailnet", "auto", "custom")
-AUTH_MODES = ("none", "token", "password", "trusted-proxy")
-RELOAD_MODES = ("off", "hot", "restart", "hybrid")
 PLACEHOLDER_SECRETS = {"", "undefined", "null", "none", "changeme", "change-me", "your-token", "<token>"}
-SECRET_KEY_RE = re.compile(r"(token|password|secret|apikey|api_key|privatekey|credential)", re.I)
-REDACTED = "__OPENCLAW_REDACTED__"
-
-
-class LoadedConfig(msgspec.Struct):
-    path: str
-    exists: bool
-    raw: str
-    data: dict[str, Any]
-    hash: str
 
 
 class ResolvedGateway(msgspec.Struct, kw_only=True):
@@ -60,9 +49,11 @@ class ResolvedGateway(msgspec.Struct, kw_only=True):
     ws_log: str = "auto"
     raw_stream: bool = False
     raw_stream_path: str | None = None
+    log_level: str = "info"
     tick_interval_ms: int = 30000
     handshake_timeout_ms: int = 15000
     control_ui_enabled: bool = True
+    restart_allowed: bool = True  # commands.restart; false blocks SIGUSR1 and restart RPCs
 
 
 def config_value(data: dict[str, Any], dotted: str, default: Any = None) -> Any:
@@ -73,28 +64,6 @@ def config_value(data: dict[str, Any], dotted: str, default: Any = None) -> Any:
             return default
         cur = cur[part]
     return cur
-
-
-def hash_text(raw: str) -> str:
-    return "sha256:" + hashlib.sha256(raw.encode()).hexdigest()
-
-
-def load_config(path: Path) -> LoadedConfig:
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return LoadedConfig(path=str(path), exists=False, raw="", data={}, hash=hash_text(""))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigRefusal(f"Cannot read config {path}: {exc}") from exc
-    import json5  # only the processes that read the file pay for the parser
-
-    try:
-        data = json5.loads(raw) if raw.strip() else {}
-    except ValueError as exc:
-        raise ConfigRefusal(f"Invalid config {path}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ConfigRefusal(f"Invalid config {path}: the top level must be an object")
-    return LoadedConfig(path=str(path), exists=True, raw=raw, data=data, hash=hash_text(raw))
 
 
 def parse_port_value(text: str, source: str) -> int:
@@ -182,6 +151,9 @@ def resolve_gateway(
     """Apply the start-up rules. Raises ConfigRefusal (78) or StartFailure (1)."""
     env = os.environ if env is None else env
     data = loaded.data
+    errors, _warnings = validate(data)
+    if errors:
+        raise ConfigRefusal(f"Invalid config {loaded.path}: {first_error_text(errors)}")
     if not opts.allow_unconfigured:
         if not loaded.exists:
             raise ConfigRefusal(
@@ -202,7 +174,7 @@ def resolve_gateway(
     bind_mode, hosts = _resolve_bind(opts, data)
 
     auth_mode = opts.auth or config_value(data, "gateway.auth.mode")
-    if auth_mode is not None and auth_mode not in AUTH_MODES:
+    if auth_mode is not None and auth_mode not in AUTH_MODES:  # --auth is not schema-checked
         raise ConfigRefusal(f'Invalid gateway.auth.mode {auth_mode!r}. Use "none", "token", "password", or "trusted-proxy".')
     token, token_src = None, None
     for value, src in (
@@ -256,6 +228,7 @@ def resolve_gateway(
         except ValueError:
             raise ConfigRefusal(f"OPENCLAW_HANDSHAKE_TIMEOUT_MS must be an integer, got {env_hs!r}") from None
     ui_enabled = config_value(data, "gateway.controlUi.enabled", True)
+    log_level = config_value(data, "logging.level", "info")
     return ResolvedGateway(
         profile=paths.profile,
         state_dir=str(paths.state_dir),
@@ -278,38 +251,6 @@ def resolve_gateway(
         raw_stream_path=opts.raw_stream_path,
         handshake_timeout_ms=handshake_ms,
         control_ui_enabled=bool(ui_enabled),
+        log_level=log_level,
+        restart_allowed=config_value(data, "commands.restart", True) is not False,
     )
-
-
-def redact(value: Any) -> Any:
-    """A deep copy of a config value with every secret-looking string replaced."""
-    if isinstance(value, dict):
-        return {
-            k: (REDACTED if SECRET_KEY_RE.search(str(k)) and isinstance(v, str) else redact(v))
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    return value
-
-
-def secret_values(value: Any) -> list[str]:
-    out: list[str] = []
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if isinstance(v, str) and SECRET_KEY_RE.search(str(k)) and v:
-                out.append(v)
-            else:
-                out.extend(secret_values(v))
-    elif isinstance(value, list):
-        for v in value:
-            out.extend(secret_values(v))
-    return out
-
-
-def redact_raw(raw: str, data: Any) -> str:
-    for secret in sorted(set(secret_values(data)), key=len, reverse=True):
-        raw = raw.replace(secret, REDACTED)
-    return raw
-
-

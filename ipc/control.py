@@ -1,9 +1,13 @@
-"""Supervisor <-> child control messages (msgpack over ROUTER/DEALER).
+"""Supervisor <-> child control messages (msgpack over ROUTER/DEALER, `<runtime>/control.sock`).
 
-The supervisor binds a ROUTER at `<runtime>/control.sock`; every child connects a
-DEALER with its name as identity. Children say Hello and get Configure back, then
-report Ready and heartbeat from their event loop. The front-end also asks the
-supervisor for the process table and for restarts here.
+Every child connects a DEALER whose identity is its instance id (`agent.3`: child name and
+spawn number, so an old and a new process of one child are told apart). Lifecycle:
+
+    child: Hello -> supervisor: Configure -> child: Ready, then Heartbeat every 250 ms
+    supervisor: ApplyConfig (hot change), Drain (stop taking work, finish, exit 0)
+
+The front-end also asks the supervisor for the process table, restarts and config
+reads/writes here, and is told about the tree (TreeState) and lost workers (PeerLost).
 """
 
 from __future__ import annotations
@@ -11,22 +15,32 @@ from __future__ import annotations
 import msgspec
 
 from .config import ResolvedGateway
+from .errors import ErrorShape
 
 # ------------------------------------------------------------ child -> supervisor
 
 
 class ChildHello(msgspec.Struct, tag="hello"):
     name: str
+    instance: str
     pid: int
     ipc_version: int
 
 
 class ChildReady(msgspec.Struct, tag="ready"):
-    name: str
+    instance: str
 
 
 class ChildHeartbeat(msgspec.Struct, tag="heartbeat"):
-    name: str
+    instance: str
+
+
+class ChildBootFailed(msgspec.Struct, tag="boot-failed"):
+    """The child cannot start; `reason` is shown to the operator (then the child exits)."""
+
+    instance: str
+    reason: str
+    exit_code: int = 1
 
 
 class StatusQuery(msgspec.Struct, tag="status-query"):
@@ -38,58 +52,127 @@ class RestartRequest(msgspec.Struct, tag="restart-request"):
     reason: str
 
 
-ChildToSupervisor = ChildHello | ChildReady | ChildHeartbeat | StatusQuery | RestartRequest
+class ConfigQuery(msgspec.Struct, tag="config-query"):
+    query_id: int
+
+
+class ConfigWrite(msgspec.Struct, tag="config-write", kw_only=True):
+    """`config.apply` (raw is the whole file) or `config.patch` (raw is a JSON merge patch)."""
+
+    query_id: int
+    mode: str  # "apply" | "patch"
+    raw: str
+    base_hash: str | None = None
+    note: str | None = None
+
+
+ChildToSupervisor = (
+    ChildHello | ChildReady | ChildHeartbeat | ChildBootFailed | StatusQuery | RestartRequest | ConfigQuery | ConfigWrite
+)
 
 # ------------------------------------------------------------ supervisor -> child
 
 
-class Configure(msgspec.Struct, tag="configure"):
+class Configure(msgspec.Struct, tag="configure", kw_only=True):
     gateway: ResolvedGateway
+    config: bytes  # the validated config file as JSON; each child reads its sections
     boot_id: str
     started_at_ms: int  # wall clock, for display
     supervisor_pid: int
     runtime_dir: str
-    workers: list[str]  # the workers the front-end should expect
+    channel_id: str | None = None  # for a channel worker
 
 
-class ProcessInfo(msgspec.Struct):
+class ApplyConfig(msgspec.Struct, tag="apply-config", kw_only=True):
+    """A hot change: take the new settings without restarting."""
+
+    gateway: ResolvedGateway
+    config: bytes
+    paths: list[str]
+    rotate_credentials: bool = False  # front-end: close connections that used the old secret
+
+
+class Drain(msgspec.Struct, tag="drain", kw_only=True):
+    """Front-end: `shutdown` to clients, close 1012, exit. Worker: take no new calls, finish, exit."""
+
+    reason: str
+    restart_expected_ms: int | None = None
+    deadline_ms: int = 5000
+
+
+class ProcessInfo(msgspec.Struct, kw_only=True):
     name: str
     role: str  # supervisor | frontend | worker
+    kind: str  # supervisor | frontend | agent | node | channel
     pid: int | None
     state: str
     restarts: int
-    rss_bytes: int | None
-    uptime_ms: int | None
+    rss_bytes: int | None = None
+    uptime_ms: int | None = None
     last_exit: str | None = None
+    reason: str | None = None  # why it is fatal / backing off
+    channel_id: str | None = None
+
+
+class ReloadStatus(msgspec.Struct, kw_only=True):
+    """What the config watcher knows: shown in `health.configReload` and `status`."""
+
+    mode: str
+    status: str = "ok"  # ok | error | off
+    path: str
+    error: str | None = None
+    line: int | None = None
+    column: int | None = None
+    last_good_hash: str | None = None
+    applied_hash: str | None = None
+    pending_restart: list[str] = []
+    last_change_ms: int | None = None
+    last_paths: list[str] = []
+    last_actions: list[str] = []
+
+
+class TreeState(msgspec.Struct, tag="tree-state", kw_only=True):
+    """Pushed to the front-end whenever a child changes state or the config is reloaded."""
+
+    processes: list[ProcessInfo]
+    generation: int
+    reload: ReloadStatus
+
+
+class PeerLost(msgspec.Struct, tag="peer-lost"):
+    """A worker instance died or hung: fail its in-flight calls now, route around it."""
+
+    instance: str
+    reason: str  # "exited" | "hung"
 
 
 class StatusReply(msgspec.Struct, tag="status-reply"):
     query_id: int
-    processes: list[ProcessInfo]
-    generation: int  # counts in-process restarts
+    state: TreeState
 
 
-class RestartAck(msgspec.Struct, tag="restart-ack"):
+class RestartAck(msgspec.Struct, tag="restart-ack", kw_only=True):
     query_id: int
     accepted: bool
     generation: int
     delay_ms: int
+    error: ErrorShape | None = None
 
 
-class Drain(msgspec.Struct, tag="drain"):
-    """Front-end: tell clients `shutdown`, close them 1012, stop serving, exit 0."""
-
-    reason: str
-    restart_expected_ms: int | None = None
+class ConfigReply(msgspec.Struct, tag="config-reply"):
+    query_id: int
+    payload: bytes  # JSON
 
 
-class PeerExited(msgspec.Struct, tag="peer-exited"):
-    """A worker died: fail its in-flight calls now rather than at their deadline."""
+class ConfigWriteReply(msgspec.Struct, tag="config-write-reply", kw_only=True):
+    query_id: int
+    payload: bytes | None = None  # JSON on success
+    error: ErrorShape | None = None
 
-    name: str
 
-
-SupervisorToChild = Configure | StatusReply | RestartAck | Drain | PeerExited
+SupervisorToChild = (
+    Configure | ApplyConfig | Drain | TreeState | PeerLost | StatusReply | RestartAck | ConfigReply | ConfigWriteReply
+)
 
 _encoder = msgspec.msgpack.Encoder()
 encode = _encoder.encode

@@ -1,65 +1,73 @@
-"""Front-end <-> worker messages on the workers ROUTER/DEALER socket (msgpack).
+"""Front-end <-> worker messages on the workers ROUTER/DEALER socket (msgpack, `<runtime>/workers.sock`).
 
-The front-end binds a ROUTER at `<runtime>/workers.sock`; each worker connects a
-DEALER whose routing identity is its name. JSON payloads cross as opaque bytes
-so the front-end can splice a worker's answer straight into the client's frame.
+A worker's routing identity is its instance id (`agent.3`); its slot is the child name
+(`agent`, `channel:telegram`). Two instances of one slot exist during a blue/green
+replacement: the newest registered one takes new calls, the old one finishes its own.
+
+    worker: Register -> front-end: Registered   (only then does the worker tell the supervisor Ready)
+    worker: Retiring -> front-end: RetireAck    (the pipe is FIFO: every call sent before the ack
+                                                 has arrived, so the worker can finish and exit)
+
+Messages are msgpack arrays (tag first): smaller and faster than maps on the hot path.
+JSON payloads cross as opaque bytes so the front-end splices a worker's answer straight
+into the client's frame; errors cross as the wire `ErrorShape`, converted once.
 """
 
 from __future__ import annotations
 
 import msgspec
 
-
-class ErrorBody(msgspec.Struct, omit_defaults=True):
-    code: str
-    message: str
-    details: bytes | None = None  # JSON
-    retryable: bool | None = None
-    retryAfterMs: int | None = None
-
+from .errors import ErrorShape
 
 # ------------------------------------------------------------ worker -> front-end
 
 
-class Register(msgspec.Struct, tag="register"):
-    worker: str
+class Register(msgspec.Struct, tag="register", kw_only=True, array_like=True):
+    slot: str
+    instance: str
     pid: int
     methods: list[str]
     events: list[str]
     ipc_version: int
 
 
-class Heartbeat(msgspec.Struct, tag="heartbeat"):
-    worker: str
+class Heartbeat(msgspec.Struct, tag="heartbeat", array_like=True):
+    """Lets a restarted front-end find out it does not know this worker (then: Reregister)."""
+
+    instance: str
 
 
-class HealthFragment(msgspec.Struct, tag="health-fragment"):
-    """A JSON object (bytes) merged into the gateway health snapshot."""
+class HealthFragment(msgspec.Struct, tag="health-fragment", array_like=True):
+    """A JSON object merged into the gateway health snapshot."""
 
-    worker: str
+    instance: str
     data: bytes
 
 
-class Reply(msgspec.Struct, tag="reply"):
+class Reply(msgspec.Struct, tag="reply", kw_only=True, array_like=True):
     call_id: int
     ok: bool
     payload: bytes = b"null"  # JSON
-    error: ErrorBody | None = None
+    error: ErrorShape | None = None
 
 
-class Push(msgspec.Struct, tag="push"):
+class Push(msgspec.Struct, tag="push", array_like=True):
     """An event the worker wants broadcast to authorized connections."""
 
     event: str
     payload: bytes  # JSON
 
 
-WorkerToFrontend = Register | Heartbeat | HealthFragment | Reply | Push
+class Retiring(msgspec.Struct, tag="retiring", array_like=True):
+    instance: str
+
+
+WorkerToFrontend = Register | Heartbeat | HealthFragment | Reply | Push | Retiring
 
 # ------------------------------------------------------------ front-end -> worker
 
 
-class CallerInfo(msgspec.Struct):
+class CallerInfo(msgspec.Struct, array_like=True):
     conn_id: str
     client_id: str
     client_mode: str
@@ -67,7 +75,7 @@ class CallerInfo(msgspec.Struct):
     scopes: list[str]
 
 
-class Call(msgspec.Struct, tag="call"):
+class Call(msgspec.Struct, tag="call", array_like=True):
     call_id: int
     method: str
     params: bytes  # JSON, b"" when the request had no params
@@ -75,11 +83,19 @@ class Call(msgspec.Struct, tag="call"):
     caller: CallerInfo
 
 
-class Reregister(msgspec.Struct, tag="reregister"):
-    """The front-end does not know this worker (it restarted): send Register again."""
+class Registered(msgspec.Struct, tag="registered", array_like=True):
+    """The front-end routes this instance's methods to it now."""
 
 
-FrontendToWorker = Call | Reregister
+class Reregister(msgspec.Struct, tag="reregister", array_like=True):
+    """The front-end does not know this instance (the front-end restarted): send Register again."""
+
+
+class RetireAck(msgspec.Struct, tag="retire-ack", array_like=True):
+    """No call will follow; the ones sent before this have all been delivered."""
+
+
+FrontendToWorker = Call | Registered | Reregister | RetireAck
 
 _encoder = msgspec.msgpack.Encoder()
 encode = _encoder.encode

@@ -11,6 +11,8 @@ from typing import Any
 
 import msgspec
 
+from .errors import ErrorShape
+
 # --------------------------------------------------------------------------- inbound
 
 
@@ -107,6 +109,57 @@ def validate_connect_params(params: ConnectParams) -> str | None:
     return None
 
 
+# --------------------------------------------------------------------------- hello-ok
+
+
+class ServerInfo(msgspec.Struct, omit_defaults=True):
+    version: str
+    connId: str
+    bootId: str | None = None
+    buildId: str | None = None
+
+
+class HelloAuth(msgspec.Struct, omit_defaults=True):
+    role: str
+    scopes: list[str]
+    method: str | None = None
+
+
+class SessionDefaults(msgspec.Struct):
+    defaultAgentId: str = "main"
+    mainKey: str = "main"
+    mainSessionKey: str = "agent:main:main"
+    scope: str = "per-sender"
+
+
+class Snapshot(msgspec.Struct, omit_defaults=True):
+    """`presence` and `health` are the cached, already-encoded objects (Raw: no re-encoding)."""
+
+    presence: msgspec.Raw
+    health: msgspec.Raw
+    stateVersion: dict[str, int]
+    uptimeMs: int
+    sessionDefaults: SessionDefaults
+    configPath: str | None = None  # admin connections only (spec §2.4)
+    stateDir: str | None = None
+    authMode: str | None = None
+
+
+class Policy(msgspec.Struct):
+    maxPayload: int
+    maxBufferedBytes: int
+    tickIntervalMs: int
+
+
+class HelloOk(msgspec.Struct, tag="hello-ok", tag_field="type"):
+    protocol: int
+    server: ServerInfo
+    features: msgspec.Raw  # {"methods": [...], "events": [...]}, cached until the routing table changes
+    snapshot: Snapshot
+    auth: HelloAuth
+    policy: Policy
+
+
 # --------------------------------------------------------------------------- outbound
 
 _json = msgspec.json.Encoder()
@@ -117,8 +170,8 @@ def response_ok(req_id: str | int, payload_bytes: bytes) -> bytes:
     return b'{"type":"res","id":' + _json.encode(req_id) + b',"ok":true,"payload":' + payload_bytes + b"}"
 
 
-def response_error(req_id: str | int, error: dict[str, Any]) -> bytes:
-    return b'{"type":"res","id":' + _json.encode(req_id) + b',"ok":false,"error":' + _json.encode(error) + b"}"
+def response_error(req_id: str | int, error: ErrorShape) -> bytes:
+    return b'{"type":"res","id":' + _json.encode(req_id) + b',"ok":false,"error":' + error.to_json() + b"}"
 
 
 def event_prefix(event: str, payload_bytes: bytes, state_version: dict[str, int] | None = None) -> bytes:

@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-LEVELS = {"trace": 1, "debug": 2, "info": 3, "warn": 4, "error": 5, "fatal": 6}
+LEVELS = {"trace": 1, "debug": 2, "info": 3, "warn": 4, "error": 5, "fatal": 6, "silent": 99}
 _encoder = msgspec.json.Encoder()
 _HOST = socket.gethostname()
 
@@ -34,13 +34,16 @@ class _Sink:
         self.day = ""
         self.lock = threading.Lock()
 
-    def configure(self, path: str | None, process: str, verbose: bool, dated: bool) -> None:
+    def configure(self, path: str | None, process: str, verbose: bool, dated: bool, level: str) -> None:
         with self.lock:
             self.process = process
             self.verbose = verbose
-            self.min_level = LEVELS["debug"] if verbose else LEVELS["info"]
+            chosen = LEVELS.get(level, LEVELS["info"])
+            self.min_level = min(LEVELS["debug"], chosen) if verbose else chosen
             self.dated = dated
-            self._open(Path(path) if path else None)
+            new_path = Path(path) if path else None
+            if new_path != self.path or self.fd is None:
+                self._open(new_path)
 
     def _open(self, path: Path | None) -> None:
         if self.fd is not None:
@@ -112,9 +115,10 @@ class _Sink:
 _sink = _Sink()
 
 
-def configure(path: str | None, process: str, verbose: bool = False) -> None:
+def configure(path: str | None, process: str, verbose: bool = False, level: str = "info") -> None:
+    """Where this process logs and from which level (`--verbose` means debug); safe to call again."""
     dated = bool(path) and Path(path).name.startswith("openclaw-") and Path(path).suffix == ".log"
-    _sink.configure(path, process, verbose, dated)
+    _sink.configure(path, process, verbose, dated, level)
 
 
 def current_file() -> Path | None:

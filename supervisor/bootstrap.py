@@ -1,4 +1,8 @@
-"""Start-up rules before any socket opens: profile, dev config, config refusals, secrets."""
+"""Start-up rules before any socket opens: profile, dev config, config refusals, secrets.
+
+`prepare` runs once, at start (it may create the dev config and the runtime token file);
+`resolve` is what start and every reload share, and it writes nothing.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openclaw.ipc.atomic import write_atomic
-from openclaw.ipc.config import LoadedConfig, ResolvedGateway, is_loopback_host, load_config, resolve_gateway
+from openclaw.ipc.config import ResolvedGateway, is_loopback_host, resolve_gateway
+from openclaw.ipc.config_file import LoadedConfig, load_config
 from openclaw.ipc.errors import ConfigRefusal
+from openclaw.ipc.faults import ENV as FAULTS_ENV
+from openclaw.ipc.faults import FaultSpecError, parse as parse_faults
 from openclaw.ipc.launch import LaunchOptions
 from openclaw.ipc.paths import DEV_PORT, Paths, resolve_paths
 
@@ -67,6 +74,12 @@ def prepare(opts: LaunchOptions, env: dict[str, str] | None = None) -> StartPlan
     notices: list[str] = []
     if opts.dev:
         _ensure_dev_config(paths, opts.reset, notices)
+    if env.get(FAULTS_ENV):
+        try:
+            parse_faults(env[FAULTS_ENV])
+        except FaultSpecError as exc:
+            raise ConfigRefusal(str(exc)) from None
+        notices.append(f"Fault injection is on: {FAULTS_ENV}={env[FAULTS_ENV]}")
     loaded = load_config(paths.config_path)
     if opts.password is None and opts.password_file:
         opts.password = read_password_file(Path(opts.password_file).expanduser())
@@ -80,6 +93,24 @@ def prepare(opts: LaunchOptions, env: dict[str, str] | None = None) -> StartPlan
     if gateway.auth_mode == "none":
         notices.append("Gateway auth is off (gateway.auth.mode=none); only loopback clients can reach it.")
     return StartPlan(opts=opts, paths=paths, loaded=loaded, gateway=gateway, notices=notices)
+
+
+def resolve(opts: LaunchOptions, paths: Paths, loaded: LoadedConfig, current: ResolvedGateway) -> ResolvedGateway:
+    """The settings a reloaded config gives, as `prepare` would at start, without writing:
+    the runtime token in use stays, and `--port 0` keeps the port already bound."""
+    gateway = resolve_gateway(opts, paths, loaded)
+    if gateway.auth_mode == "token" and gateway.token is None:
+        if current.runtime_token_file and current.token:
+            gateway.token = current.token
+            gateway.secret_source = current.secret_source
+            gateway.runtime_token_file = current.runtime_token_file
+        else:
+            raise ConfigRefusal(
+                "token auth needs a token: set gateway.auth.token (a running gateway does not create one)"
+            )
+    if gateway.port == 0:
+        gateway.port = current.port
+    return gateway
 
 
 def read_password_file(path: Path) -> str:

@@ -1,10 +1,17 @@
-"""Everything the supervisor loop reacts to, as one queue of typed commands."""
+"""Everything the supervisor loop reacts to, as one queue of typed commands.
+
+Signal handlers, the reaper, timers, the control socket, the file watcher and the config
+thread only *enqueue*; `loop.Supervisor.dispatch` is the single consumer.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from openclaw.ipc.control import ChildToSupervisor
+from openclaw.ipc.errors import ErrorShape
+
+from .config_state import Candidate
 
 
 @dataclass(frozen=True)
@@ -14,7 +21,7 @@ class SignalReceived:
 
 @dataclass(frozen=True)
 class ChildExited:
-    name: str
+    instance: str
     pid: int
     returncode: int
 
@@ -22,7 +29,15 @@ class ChildExited:
 @dataclass(frozen=True)
 class RespawnDue:
     name: str
-    generation: int
+    token: int  # the child's timer token when scheduled: stale timers are ignored
+
+
+@dataclass(frozen=True)
+class Escalate:
+    """A stop or hang deadline passed: send `signum` if the process is still alive."""
+
+    instance: str
+    signum: int
 
 
 @dataclass(frozen=True)
@@ -32,8 +47,40 @@ class ControlMessage:
 
 
 @dataclass(frozen=True)
+class ConfigFileChanged:
+    forced: bool = False  # SIGHUP: apply even when gateway.reload.mode is off
+
+
+@dataclass(frozen=True)
+class ConfigChecked:
+    candidate: Candidate
+    purpose: str  # "reload" | "restart"
+    forced: bool = False
+
+
+@dataclass(frozen=True)
+class ConfigReplyReady:
+    """A config.get / config.apply / config.patch finished in the config thread."""
+
+    identity: bytes
+    query_id: int
+    write: bool
+    payload: bytes | None = None
+    error: ErrorShape | None = None
+    candidate: Candidate | None = None
+
+
+@dataclass(frozen=True)
 class Tick:
-    """Periodic housekeeping (hung-child detection)."""
+    """Periodic housekeeping: hung and slow-starting children, tree state to the front-end."""
 
 
-Command = SignalReceived | ChildExited | RespawnDue | ControlMessage | Tick
+@dataclass(frozen=True)
+class WatchdogTick:
+    """Time to tell systemd we are alive (only if the front-end is)."""
+
+
+Command = (
+    SignalReceived | ChildExited | RespawnDue | Escalate | ControlMessage | ConfigFileChanged | ConfigChecked
+    | ConfigReplyReady | Tick | WatchdogTick
+)

@@ -6,7 +6,7 @@ import enum
 
 
 class GatewayState(str, enum.Enum):
-    STARTING = "starting"  # children spawned, front-end not yet Ready
+    STARTING = "starting"  # children starting, not all Ready yet
     RUNNING = "running"
     RESTARTING = "restarting"  # in-process restart: children stopping / respawning
     STOPPING = "stopping"
@@ -14,7 +14,7 @@ class GatewayState(str, enum.Enum):
 
 
 class GatewayEvent(str, enum.Enum):
-    FRONTEND_READY = "frontend-ready"
+    READY = "ready"  # the front-end and every worker reported Ready
     RESTART = "restart"
     RESPAWNED = "respawned"
     STOP = "stop"
@@ -23,10 +23,10 @@ class GatewayEvent(str, enum.Enum):
 
 _S, _E = GatewayState, GatewayEvent
 TRANSITIONS: dict[tuple[GatewayState, GatewayEvent], GatewayState] = {
-    (_S.STARTING, _E.FRONTEND_READY): _S.RUNNING,
+    (_S.STARTING, _E.READY): _S.RUNNING,
     (_S.STARTING, _E.RESTART): _S.RESTARTING,
     (_S.STARTING, _E.STOP): _S.STOPPING,
-    (_S.RUNNING, _E.FRONTEND_READY): _S.RUNNING,
+    (_S.RUNNING, _E.READY): _S.RUNNING,
     (_S.RUNNING, _E.RESTART): _S.RESTARTING,
     (_S.RUNNING, _E.STOP): _S.STOPPING,
     (_S.RESTARTING, _E.RESPAWNED): _S.STARTING,

@@ -1,7 +1,13 @@
 """Binds the public port once, in the supervisor, so front-end restarts never drop it.
 
+The sockets are not inheritable: the spawner passes them to the front-end alone. Between
+spawns the supervisor keeps them *parked* (ListenerStore): in flight on a private socketpair
+(SCM_RIGHTS), not in its fd table. The kernel keeps them listening and queueing connections,
+while `lsof`/`ss` (what `openclaw status` checks) see one gateway process on the port: the
+front-end.
 A busy port is retried for a bounded time, then reported with who holds it;
-`--force` stops that holder first (TERM, bounded wait, KILL).
+`--force` stops that holder first: a gateway of ours through its supervisor (a clean stop,
+so nothing restarts it), anything else with TERM, a bounded wait, then KILL.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psutil
 
@@ -32,7 +40,7 @@ def _bind_one(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
         sock.listen(BACKLOG)
         sock.setblocking(False)
-        sock.set_inheritable(True)
+        sock.set_inheritable(False)
         return sock
     except BaseException:
         sock.close()
@@ -55,10 +63,86 @@ def bind_all(hosts: list[str], port: int) -> list[socket.socket]:
         raise
 
 
-def stop_holders(port: int, wait_s: float = 5.0) -> list[int]:
-    """`--force`: TERM whoever listens on the port, wait, then KILL. Returns the PIDs stopped."""
+class ListenerStore:
+    """The public listening sockets, kept open without being held in the supervisor's fd table."""
+
+    def __init__(self, socks: list[socket.socket]) -> None:
+        self.port = socks[0].getsockname()[1]
+        self.hosts = [s.getsockname()[0] for s in socks]
+        self._count = len(socks)
+        self._keep, self._peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._peer.setblocking(False)  # taking what is not parked is a bug: fail, never hang
+        self._park(socks)
+
+    def _park(self, socks: list[socket.socket]) -> None:
+        socket.send_fds(self._keep, [b"L"], [s.fileno() for s in socks])
+        for s in socks:
+            s.close()
+
+    def _take(self) -> list[socket.socket]:
+        _msg, fds, _flags, _addr = socket.recv_fds(self._peer, 1, self._count)
+        out = []
+        for fd in fds:
+            os.set_inheritable(fd, False)
+            out.append(socket.socket(fileno=fd))
+        return out
+
+    @contextmanager
+    def lent(self) -> Iterator[list[int]]:
+        """The sockets' fds for the length of a spawn; parked again afterwards."""
+        socks = self._take()
+        try:
+            yield [s.fileno() for s in socks]
+        finally:
+            self._park(socks)
+
+    def close(self) -> None:
+        if self._keep.fileno() < 0:
+            return
+        try:
+            for s in self._take():
+                s.close()
+        except OSError:
+            pass
+        self._keep.close()
+        self._peer.close()
+
+
+GATEWAY_TITLE = "openclaw-gateway:"
+
+
+def _title(proc: psutil.Process) -> str:
+    try:
+        return " ".join(proc.cmdline()).strip()
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return ""
+
+
+def _owner(pid: int) -> int:
+    """The process to stop for a listener: for a gateway of ours, its supervisor."""
+    try:
+        proc = psutil.Process(pid)
+        while _title(proc).startswith(GATEWAY_TITLE):
+            parent = proc.parent()
+            if parent is None or not _title(parent).startswith(GATEWAY_TITLE):
+                break
+            proc = parent
+        return proc.pid
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return pid
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def stop_holders(port: int, wait_s: float = 10.0) -> list[int]:
+    """`--force`: stop whoever listens on the port (TERM, wait, KILL). Returns the PIDs stopped."""
     me = os.getpid()
-    pids = sorted({h.pid for h in port_holders(port) if h.pid and h.pid != me})
+    pids = sorted({_owner(h.pid) for h in port_holders(port) if h.pid and h.pid != me} - {me})
     for pid in pids:
         log.warn("--force: stopping listener on port", pid=pid, port=port)
         try:
@@ -66,18 +150,17 @@ def stop_holders(port: int, wait_s: float = 5.0) -> list[int]:
         except ProcessLookupError:
             pass
     deadline = time.monotonic() + wait_s
-    while pids and time.monotonic() < deadline:
-        if not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids):
-            break
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
     for pid in pids:
-        try:
-            if psutil.pid_exists(pid):
+        if _alive(pid):
+            log.warn("--force: listener ignored SIGTERM; killing it", pid=pid)
+            try:
                 os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    # wait until the port is really free (the killed process's sockets close on exit)
-    deadline = time.monotonic() + wait_s
+            except ProcessLookupError:
+                pass
+    # the port is free once every holder's sockets are closed (a killed supervisor's children follow it)
+    deadline = time.monotonic() + 5.0
     while port_holders(port) and time.monotonic() < deadline:
         time.sleep(0.05)
     return pids

@@ -1,5 +1,9 @@
-"""The supervisor: one queue, one consumer. Signals, child exits, control requests and
-timers all arrive as commands; handlers are `on_<command>`.
+"""The supervisor: one queue, one consumer. Signals, child exits, timers, control requests, config
+changes and config-thread results all arrive as commands (commands.py); handlers are `on_<command>`.
+
+No handler waits for a process: stops, restarts and reloads are phases. A handler starts one
+(messages, signals, timers) and `advance()` moves it on after every command, so a second
+signal always takes effect (a SIGTERM during a restart stops the gateway at once).
 """
 
 from __future__ import annotations
@@ -7,104 +11,146 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import time
 import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
-import psutil
+import msgspec
 import zmq
-import zmq.asyncio
 
 from openclaw.ipc import control
-from openclaw.ipc.errors import ConfigRefusal, StartFailure
+from openclaw.ipc.errors import ErrorCode, ErrorShape, GatewayError, internal_error
 from openclaw.ipc.logs import get_logger
 from openclaw.ipc.transport import endpoint, prepare_runtime_dir
 from openclaw.ipc.version import IPC_VERSION
 
-from . import signals, spawner
-from .bootstrap import StartPlan, prepare
-from .child import Child, ChildEvent, ChildState
-from .commands import ChildExited, Command, ControlMessage, RespawnDue, SignalReceived, Tick
+from . import report, signals, spawner
+from .bootstrap import StartPlan, resolve
+from .child import Child, ChildState
+from .commands import (
+    ChildExited, Command, ConfigChecked, ConfigFileChanged, ConfigReplyReady, ControlMessage, Escalate, RespawnDue,
+    SignalReceived, Tick, WatchdogTick,
+)
+from .config_rpc import config_get, config_write
+from .config_state import Candidate, ConfigState, read_candidate
 from .control_server import ControlServer
 from .gateway_state import GatewayEvent, GatewayState, next_state
-from .instance import InstanceRecord, StateLock, now_ms, remove_instance, write_instance
-from .listener import bind_with_retry
+from .instance import StateLock, now_ms, remove_instance
+from .listener import ListenerStore
+from .notify import Notifier
+from .reload_apply import ReloadApplier
+from .specs import derive_specs
+from .tree import ProcessTree
+from .watcher import ConfigWatcher
 
 log = get_logger("supervisor")
-
-WORKERS = (
-    ("agent", "openclaw.workers.agent"),
-    ("node", "openclaw.workers.node"),
-    ("channels", "openclaw.workers.channels"),
-)
-FRONTEND = ("frontend", "openclaw.frontend")
 RESTART_EXPECTED_MS = 1500
-FRONTEND_DRAIN_S = float(os.environ.get("OPENCLAW_DRAIN_TIMEOUT_S", "5"))
-TERM_GRACE_S = 3.0
-HUNG_AFTER_S = 15.0
-BOOT_FAILURES_BEFORE_GIVING_UP = 3
+TICK_S = 0.1
 
 
 class Supervisor:
-    def __init__(self, plan: StartPlan, listeners: list[socket.socket], lock: StateLock) -> None:
+    def __init__(self, plan: StartPlan, listeners: ListenerStore, lock: StateLock) -> None:
         self.plan = plan
         self.listeners = listeners
         self.lock = lock
+        self.config = ConfigState(plan.loaded, plan.gateway)
+        self.specs = derive_specs(plan.loaded.data)
         self.state = GatewayState.STARTING
         self.generation = 0
         self.boot_id = str(uuid.uuid4())
         self.started_mono = time.monotonic()
         self.started_ms = now_ms()
-        self.children: dict[str, Child] = {
-            name: Child(name=name, role="worker", module=module) for name, module in WORKERS
-        }
-        self.children[FRONTEND[0]] = Child(name=FRONTEND[0], role="frontend", module=FRONTEND[1])
-        self.exit_events: dict[int, asyncio.Event] = {}
         self.queue: asyncio.Queue[Command] = asyncio.Queue()
         self.exit_code = 0
         self.frontend_ever_ready = False
-        self.frontend_boot_failures = 0
         self.announced = False
-
-    # ------------------------------------------------------------------ lifecycle
+        self.notify = Notifier()
+        self.config_pool = ThreadPoolExecutor(1, thread_name_prefix="config")
+        self.checking = False
+        self.check_again: bool | None = None  # None: no further check; else its `forced`
+        self.restart_candidate: Candidate | None = None
+        self.staged_listeners: ListenerStore | None = None
+        self.frontend_restart = False
+        self.reloading = False
+        self.stop_started = 0.0
+        self._pushed: tuple[object, ...] = ()
 
     @property
     def port(self) -> int:
-        return self.listeners[0].getsockname()[1]
+        return self.listeners.port
+
+    def enqueue(self, cmd: Command) -> None:
+        self.queue.put_nowait(cmd)
+
+    def schedule(self, delay: float, cmd: Command) -> None:
+        asyncio.get_running_loop().call_later(delay, self.queue.put_nowait, cmd)
+
+    # ------------------------------------------------------------------ run
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         signals.install(loop, self.queue)
-        self.ctx = zmq.asyncio.Context()
+        self.ctx = zmq.Context()
         runtime = self.plan.paths.runtime_dir()
         prepare_runtime_dir(runtime)
         self.runtime_dir = str(runtime)
-        self.control = ControlServer(self.ctx, endpoint(runtime, "control.sock"), self.queue)
+        self.control = ControlServer(self.ctx, endpoint(runtime, "control.sock"), self.enqueue)
         self.control.start()
-        self._write_instance()
-        ticker = loop.create_task(self._tick(), name="tick")
+        self.tree = ProcessTree(
+            self.specs, spawn=self._spawn, send=self.control.send, schedule=self.schedule, kill=os.kill, clock=time.monotonic
+        )
+        self.tree.on_replace_failed = self._replace_failed
+        self.applier = ReloadApplier(self)
+        self.watcher = ConfigWatcher(self.plan.paths.config_path, lambda: self.enqueue(ConfigFileChanged()))
+        self.watcher.start()
+        report.write_instance_file(self.plan.paths.instance_file, self.config.gateway, self.port, self.started_ms)
+        self._every(TICK_S, Tick)
+        if self.notify.watchdog_s:
+            self._every(self.notify.watchdog_s / 2, WatchdogTick)
         try:
-            await self._spawn_all()
+            await self.tree.start("frontend")
             while self.state is not GatewayState.STOPPED:
                 cmd = await self.queue.get()
-                await self.dispatch(cmd)
+                try:
+                    await self.dispatch(cmd)
+                    await self.advance()
+                except Exception as exc:  # a bug in one command must not take the gateway down
+                    log.error("supervisor command failed", command=type(cmd).__name__, error=repr(exc))
         finally:
-            ticker.cancel()
-            await self._kill_all_now()
+            self.tree.kill_all()
+            self.watcher.close()
             self.control.close()
             self.ctx.term()
-            for s in self.listeners:
-                s.close()
+            self.listeners.close()
+            if self.staged_listeners is not None:
+                self.staged_listeners.close()
             remove_instance(self.plan.paths.instance_file)
             self.lock.release()
+            self.config_pool.shutdown(wait=False, cancel_futures=True)
+            self.notify.close()
             signals.uninstall(loop)
         return self.exit_code
 
-    async def _tick(self) -> None:
-        while True:
-            await asyncio.sleep(1.0)
-            self.queue.put_nowait(Tick())
+    def _every(self, period: float, make: Callable[[], Command]) -> None:
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            self.queue.put_nowait(make())
+            loop.call_later(period, fire)
+
+        loop.call_later(period, fire)
+
+    async def _spawn(self, spec: Any, instance: str) -> int:
+        def on_exit(inst: str, pid: int, code: int) -> None:
+            self.enqueue(ChildExited(inst, pid, code))
+
+        if spec.role != "frontend":
+            return (await spawner.spawn(spec, instance, self.control.url, [], on_exit)).pid
+        with self.listeners.lent() as fds:
+            return (await spawner.spawn(spec, instance, self.control.url, fds, on_exit)).pid
 
     def _advance(self, event: GatewayEvent) -> bool:
         new = next_state(self.state, event)
@@ -118,330 +164,282 @@ class Supervisor:
     async def dispatch(self, cmd: Command) -> None:
         match cmd:
             case SignalReceived():
-                await self.on_signal(cmd)
+                self.on_signal(cmd)
             case ChildExited():
                 self.on_child_exited(cmd)
             case RespawnDue():
-                await self.on_respawn_due(cmd)
+                await self.tree.respawn(cmd.name, cmd.token)
+            case Escalate():
+                self.tree.escalate(cmd.instance, cmd.signum)
             case ControlMessage():
                 await self.on_control(cmd)
+            case ConfigFileChanged():
+                self.on_config_file_changed(cmd)
+            case ConfigChecked():
+                await self.on_config_checked(cmd)
+            case ConfigReplyReady():
+                await self.on_config_reply_ready(cmd)
             case Tick():
-                self.on_tick()
+                self.tree.check()
+            case WatchdogTick():
+                if self.tree.frontend_alive():
+                    self.notify.watchdog()
 
-    # ------------------------------------------------------------------ signals
+    # ------------------------------------------------------------------ phases
 
-    async def on_signal(self, cmd: SignalReceived) -> None:
+    async def advance(self) -> None:
+        """Move the current phase on; called after every command."""
+        tree = self.tree
+        if self.state is GatewayState.STOPPING and tree.all_stopped():
+            self._advance(GatewayEvent.STOPPED)
+            log.info(f"[shutdown] completed cleanly in {int((time.monotonic() - self.stop_started) * 1000)}ms")
+            return
+        if self.state is GatewayState.RESTARTING and tree.all_stopped() and self.restart_candidate is not None:
+            await self._respawn_after_restart()
+        if self.state in (GatewayState.STARTING, GatewayState.RUNNING):
+            if self.frontend_restart and tree.frontend.state is ChildState.STOPPED:
+                self.frontend_restart = False
+                if self.staged_listeners is not None:
+                    self.listeners.close()
+                    self.listeners, self.staged_listeners = self.staged_listeners, None
+                    report.write_instance_file(self.plan.paths.instance_file, self.config.gateway, self.port, self.started_ms)
+                await tree.start("frontend")
+            if tree.frontend.state in (ChildState.RUNNING, ChildState.REPLACING):
+                for name in self.specs:
+                    if tree.children[name].state is ChildState.STOPPED:
+                        await tree.start(name)
+            tree.forget_stopped(set(tree.children) - set(self.specs))
+            if self._settled():
+                if self.state is GatewayState.STARTING:
+                    self._advance(GatewayEvent.READY)
+                    if not self.announced:
+                        self.announced = True
+                        report.announce(self.config.gateway, self.port)
+                    self.notify.ready(report.status_line(tree, self.state.value, self.port))
+                elif self.reloading:
+                    self.reloading = False
+                    self.notify.ready(report.status_line(tree, self.state.value, self.port))
+        self.push_tree_state()
+
+    def _settled(self) -> bool:
+        fe = self.tree.frontend.state
+        others = (ChildState.RUNNING, ChildState.REPLACING, ChildState.FATAL)
+        return (
+            fe in (ChildState.RUNNING, ChildState.REPLACING)
+            and not self.frontend_restart
+            and all(c.state in others for c in self.tree.children.values())
+            and set(self.specs) <= set(self.tree.children)
+        )
+
+    def push_tree_state(self, force: bool = False) -> None:
+        sig = report.signature(self.tree, self.config, self.state.value)
+        if sig != self._pushed or force:
+            if self.tree.send_frontend(self.tree_state(with_rss=False)):
+                self._pushed = sig
+            self.notify.status(report.status_line(self.tree, self.state.value, self.port))
+
+    def tree_state(self, with_rss: bool) -> control.TreeState:
+        return report.tree_state(
+            self.tree, self.config, state=self.state.value, generation=self.generation,
+            started_mono=self.started_mono, with_rss=with_rss,
+        )
+
+    def begin_stop(self, reason: str, exit_code: int = 0) -> None:
+        if not self._advance(GatewayEvent.STOP):
+            return
+        self.exit_code = self.exit_code or exit_code
+        self.stop_started = time.monotonic()
+        print("openclaw gateway: stopping", flush=True)
+        self.notify.stopping("stopping")
+        for name in list(self.tree.children):
+            self.tree.stop(name, reason)
+
+    def begin_restart(self, reason: str) -> bool:
+        if not self._advance(GatewayEvent.RESTART):
+            return False
+        self.generation += 1
+        log.info("in-process restart", reason=reason, generation=self.generation)
+        self.notify.reloading("restarting")
+        self.restart_candidate = None
+        for name in list(self.tree.children):
+            self.tree.stop(name, "gateway restarting", RESTART_EXPECTED_MS)
+        self._check_config("restart")
+        return True
+
+    async def _respawn_after_restart(self) -> None:
+        cand, self.restart_candidate = self.restart_candidate, None
+        assert cand is not None
+        if cand.error is not None:
+            self.config.reject(cand)
+            log.error("config invalid at restart; keeping the last good config", error=cand.error)
+        elif not self.config.is_current(cand):
+            self.applier.adopt_for_restart(cand)
+        self.config.restarted()
+        self._advance(GatewayEvent.RESPAWNED)
+        self.reloading = True
+        for name in self.specs:
+            self.tree.add(self.specs[name])
+        await self.tree.start("frontend")
+
+    def _replace_failed(self, child: Child, why: str) -> None:
+        st = self.config.status
+        st.last_actions = [*st.last_actions, f"worker {child.name} failed to start with the new config ({why}); kept the old one"]
+
+    # ------------------------------------------------------------------ signals and exits
+
+    def on_signal(self, cmd: SignalReceived) -> None:
         sig = signal.Signals(cmd.signum)
         log.info(f"received {sig.name}")
         if sig in (signal.SIGTERM, signal.SIGINT):
-            await self.stop("gateway stopping")
-        elif sig in (signal.SIGUSR1, signal.SIGUSR2, signal.SIGHUP):
-            await self.restart(f"{sig.name}")
-
-    async def stop(self, reason: str) -> None:
-        if not self._advance(GatewayEvent.STOP):
-            return
-        print("openclaw gateway: stopping", flush=True)
-        t0 = time.monotonic()
-        await self._stop_children(reason, restart_expected_ms=None)
-        self._advance(GatewayEvent.STOPPED)
-        log.info(f"[shutdown] completed cleanly in {int((time.monotonic() - t0) * 1000)}ms")
-
-    async def restart(self, reason: str) -> None:
-        if not self._advance(GatewayEvent.RESTART):
-            return
-        self.generation += 1
-        log.info("in-process restart", reason=reason, generation=self.generation)
-        await self._stop_children("gateway restarting", restart_expected_ms=RESTART_EXPECTED_MS)
-        self._reload_plan()
-        if self.state is not GatewayState.RESTARTING:  # a stop arrived meanwhile
-            return
-        self._advance(GatewayEvent.RESPAWNED)
-        await self._spawn_all()
-
-    def _reload_plan(self) -> None:
-        try:
-            plan = prepare(self.plan.opts)
-        except (ConfigRefusal, StartFailure) as exc:
-            log.error("config reload failed; keeping the running config", error=str(exc))
-            return
-        old = self.plan.gateway
-        if (plan.gateway.port, plan.gateway.bind_hosts) != (old.port, old.bind_hosts) and plan.gateway.port != 0:
-            try:
-                new_listeners = bind_with_retry(plan.gateway.bind_hosts, plan.gateway.port, force=False, retry_s=2.0)
-            except StartFailure as exc:
-                log.error("cannot bind the new address; keeping the old one", error=str(exc))
-                plan.gateway.port, plan.gateway.bind_hosts = old.port, old.bind_hosts
+            if self.state is GatewayState.STOPPING:
+                log.warn(f"second {sig.name}: stopping now")
+                self.tree.kill_all()
             else:
-                for s in self.listeners:
-                    s.close()
-                self.listeners = new_listeners
-        plan.gateway.port = self.port
-        self.plan = plan
-        self._write_instance()
-
-    # ------------------------------------------------------------------ children
-
-    async def _spawn_all(self) -> None:
-        # The front-end alone first: it is what clients wait for, and on 2 cores the
-        # workers' imports would slow its start. Workers follow once it is Ready.
-        await self._spawn(self.children[FRONTEND[0]])
-
-    async def _spawn_stopped_workers(self) -> None:
-        for name, _ in WORKERS:
-            if self.children[name].state is ChildState.STOPPED:
-                await self._spawn(self.children[name])
-
-    async def _spawn(self, child: Child) -> None:
-        if child.state is ChildState.BACKOFF:
-            child.transition(ChildEvent.RESPAWN_DUE)
-        else:
-            child.transition(ChildEvent.SPAWN)
-        try:
-            proc = await spawner.spawn(
-                child, self.control.url, [s.fileno() for s in self.listeners], self._on_exit
-            )
-        except OSError as exc:
-            log.error("spawn failed", child=child.name, error=str(exc))
-            child.transition(ChildEvent.EXIT)
-            self._schedule_respawn(child)
-            return
-        child.pid = proc.pid
-        child.started_at = time.monotonic()
-        child.last_heartbeat = child.started_at
-        self.exit_events[proc.pid] = asyncio.Event()
-        log.info("spawned", child=child.name, pid=proc.pid)
-
-    def _on_exit(self, name: str, pid: int, code: int) -> None:
-        ev = self.exit_events.pop(pid, None)
-        if ev is not None:
-            ev.set()
-        self.queue.put_nowait(ChildExited(name, pid, code))
+                self.begin_stop("gateway stopping")
+        elif sig in (signal.SIGUSR1, signal.SIGUSR2):
+            if not self.config.gateway.restart_allowed:
+                log.warn(f"{sig.name} ignored: restarts are disabled (commands.restart is false)")
+            else:
+                self.begin_restart(sig.name)
+        elif sig is signal.SIGHUP:
+            self.enqueue(ConfigFileChanged(forced=True))
 
     def on_child_exited(self, cmd: ChildExited) -> None:
-        child = self.children[cmd.name]
-        if child.pid != cmd.pid:
-            return  # an exit we already accounted for
-        how = f"signal {signal.Signals(-cmd.returncode).name}" if cmd.returncode < 0 else f"code {cmd.returncode}"
-        child.last_exit = how
-        child.pid = None
-        if child.state is ChildState.STOPPING:
-            child.transition(ChildEvent.EXIT)
+        outcome = self.tree.on_exit(cmd.instance, cmd.returncode)
+        if outcome is None or outcome.child.spec.role != "frontend":
             return
-        was_ready = child.state is ChildState.RUNNING
-        child.transition(ChildEvent.EXIT)
-        log.warn("child exited unexpectedly", child=child.name, pid=cmd.pid, exit=how)
-        if child.role == "worker":
-            self.control.send(FRONTEND[0], control.PeerExited(name=child.name))
-        if child.role == "frontend" and not was_ready and not self.frontend_ever_ready:
-            self.frontend_boot_failures += 1
-            if self.frontend_boot_failures >= BOOT_FAILURES_BEFORE_GIVING_UP:
-                print(
-                    f"openclaw gateway: the front-end failed to start {self.frontend_boot_failures} times "
-                    f"(last exit: {how}); giving up.",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                self.exit_code = 1
-                self.queue.put_nowait(SignalReceived(int(signal.SIGTERM)))
-                return
-        if self.state in (GatewayState.RUNNING, GatewayState.STARTING):
-            self._schedule_respawn(child)
+        if not self.frontend_ever_ready:
+            print(f"openclaw gateway: the front-end failed to start: {outcome.child.last_exit}", file=sys.stderr, flush=True)
+            self.begin_stop("front-end failed to start", exit_code=78 if cmd.returncode == 78 else 1)
+        elif outcome.fatal:
+            print(f"openclaw gateway: the front-end keeps failing: {outcome.message}", file=sys.stderr, flush=True)
+            self.begin_stop("front-end failed", exit_code=1)
 
-    def _schedule_respawn(self, child: Child) -> None:
-        delay = child.backoff.next_delay(child.uptime(time.monotonic()))
-        child.restarts += 1
-        log.info("restart scheduled", child=child.name, delay_ms=int(delay * 1000), restarts=child.restarts)
-        gen = self.generation
-        asyncio.get_running_loop().call_later(delay, self.queue.put_nowait, RespawnDue(child.name, gen))
-
-    async def on_respawn_due(self, cmd: RespawnDue) -> None:
-        child = self.children[cmd.name]
-        if cmd.generation != self.generation or child.state is not ChildState.BACKOFF:
-            return
-        if self.state not in (GatewayState.RUNNING, GatewayState.STARTING):
-            return
-        await self._spawn(child)
-
-    async def _stop_children(self, reason: str, restart_expected_ms: int | None) -> None:
-        procs: dict[str, int] = {}
-        for child in self.children.values():
-            if child.pid is not None:
-                procs[child.name] = child.pid
-            if child.can(ChildEvent.STOP):
-                child.transition(ChildEvent.STOP)
-        fe_pid = procs.get(FRONTEND[0])
-        # Workers first get TERM; the front-end first drains its clients.
-        for name, pid in procs.items():
-            if name != FRONTEND[0]:
-                self._kill(pid, signal.SIGTERM)
-        if fe_pid is not None:
-            if not self.control.send(FRONTEND[0], control.Drain(reason, restart_expected_ms)):
-                self._kill(fe_pid, signal.SIGTERM)
-            if not await self._wait_exit([fe_pid], FRONTEND_DRAIN_S):
-                self._kill(fe_pid, signal.SIGTERM)
-        pending = list(procs.values())
-        if not await self._wait_exit(pending, TERM_GRACE_S):
-            for pid in pending:
-                self._kill(pid, signal.SIGKILL)
-            await self._wait_exit(pending, 2.0)
-        # Account for the exits now so a restart starts from STOPPED.
-        for child in self.children.values():
-            if child.pid is not None and child.pid in procs.values():
-                child.pid = None
-            if child.state is ChildState.STOPPING:
-                child.transition(ChildEvent.EXIT)
-
-    async def _wait_exit(self, pids: list[int], timeout: float) -> bool:
-        events = [self.exit_events[p] for p in pids if p in self.exit_events]
-        if not events:
-            return True
-        try:
-            await asyncio.wait_for(asyncio.gather(*(e.wait() for e in events)), timeout)
-            return True
-        except asyncio.TimeoutError:
-            return False
-
-    def _kill(self, pid: int, sig: signal.Signals) -> None:
-        if pid not in self.exit_events:
-            return  # already reaped: never signal a PID that may have been reused
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
-
-    async def _kill_all_now(self) -> None:
-        pids = [c.pid for c in self.children.values() if c.pid is not None]
-        for pid in pids:
-            self._kill(pid, signal.SIGKILL)
-        await self._wait_exit(pids, 2.0)
-
-    # ------------------------------------------------------------------ control
+    # ------------------------------------------------------------------ control socket
 
     async def on_control(self, cmd: ControlMessage) -> None:
-        msg = cmd.message
+        msg, ident = cmd.message, cmd.identity
         match msg:
-            case control.ChildHello():
-                self.on_hello(cmd.identity, msg)
-            case control.ChildReady():
-                await self.on_ready(msg)
             case control.ChildHeartbeat():
-                child = self.children.get(msg.name)
-                if child is not None:
-                    child.last_heartbeat = time.monotonic()
+                self.tree.on_heartbeat(msg.instance)
+            case control.ChildHello():
+                if ident.decode(errors="replace") != msg.instance or msg.ipc_version != IPC_VERSION:
+                    log.error("refusing a child hello", instance=msg.instance, ipc=msg.ipc_version, ours=IPC_VERSION)
+                    return
+                if self.tree.on_hello(msg.instance, msg.pid, self._configure_for) and msg.name == "frontend":
+                    self.push_tree_state(force=True)
+            case control.ChildReady():
+                child = await self.tree.on_ready(msg.instance)
+                if child is not None and child.spec.role == "frontend":
+                    self.frontend_ever_ready = True
+                    self.push_tree_state(force=True)
+            case control.ChildBootFailed():
+                log.error("child cannot start", instance=msg.instance, reason=msg.reason)
+                self.tree.on_boot_failed(msg.instance, msg.reason)
             case control.StatusQuery():
-                self.control.send(
-                    cmd.identity,
-                    control.StatusReply(query_id=msg.query_id, processes=self.process_table(), generation=self.generation),
-                )
+                self.control.send(ident, control.StatusReply(msg.query_id, self.tree_state(with_rss=True)))
             case control.RestartRequest():
-                accepted = self.state in (GatewayState.RUNNING, GatewayState.STARTING)
-                self.control.send(
-                    cmd.identity,
-                    control.RestartAck(query_id=msg.query_id, accepted=accepted, generation=self.generation + 1, delay_ms=50),
+                self.on_restart_request(ident, msg)
+            case control.ConfigQuery():
+                g, last = self.config.gateway, self.config.loaded
+                self._in_config_thread(
+                    lambda: config_get(self.plan.paths.config_path, last, g),
+                    lambda f: ConfigReplyReady(ident, msg.query_id, False, *_result(f)),
                 )
-                if accepted:
-                    # let the front-end flush the RPC answer before it drains
-                    asyncio.get_running_loop().call_later(
-                        0.05, self.queue.put_nowait, SignalReceived(int(signal.SIGUSR1))
-                    )
+            case control.ConfigWrite():
+                current = self.config.gateway
+                self._in_config_thread(
+                    lambda: config_write(
+                        self.plan.paths.config_path, msg.mode, msg.raw, msg.base_hash,
+                        lambda loaded: resolve(self.plan.opts, self.plan.paths, loaded, current),
+                    ),
+                    lambda f: ConfigReplyReady(ident, msg.query_id, True, *_result(f)),
+                )
 
-    def on_hello(self, identity: bytes, msg: control.ChildHello) -> None:
-        child = self.children.get(msg.name)
-        if child is None or identity.decode() != msg.name or child.pid != msg.pid:
-            log.warn("hello from an unknown child", name=msg.name, pid=msg.pid)
+    def _configure_for(self, child: Child) -> control.Configure:
+        gateway = self.config.gateway
+        gateway.port = self.port
+        return control.Configure(
+            gateway=gateway, config=self.config.config_json(), boot_id=self.boot_id, started_at_ms=self.started_ms,
+            supervisor_pid=os.getpid(), runtime_dir=self.runtime_dir, channel_id=child.spec.channel_id,
+        )
+
+    def on_restart_request(self, ident: bytes, msg: control.RestartRequest) -> None:
+        if not self.config.gateway.restart_allowed:
+            error = ErrorShape(
+                code=ErrorCode.INVALID_REQUEST.value,
+                message="gateway restart is disabled by config (commands.restart is false)",
+                details=b'{"code":"RESTART_DISABLED","key":"commands.restart"}',
+            )
+            self.control.send(ident, control.RestartAck(query_id=msg.query_id, accepted=False, generation=self.generation, delay_ms=0, error=error))
             return
-        if msg.ipc_version != IPC_VERSION:
-            log.error("child speaks another IPC version", child=msg.name, theirs=msg.ipc_version, ours=IPC_VERSION)
-            self._kill(msg.pid, signal.SIGTERM)
-            return
-        self.control.send(
-            identity,
-            control.Configure(
-                gateway=self.plan.gateway,
-                boot_id=self.boot_id,
-                started_at_ms=self.started_ms,
-                supervisor_pid=os.getpid(),
-                runtime_dir=self.runtime_dir,
-                workers=[name for name, _ in WORKERS],
+        accepted = self.state in (GatewayState.RUNNING, GatewayState.STARTING)
+        self.control.send(ident, control.RestartAck(query_id=msg.query_id, accepted=accepted, generation=self.generation + 1, delay_ms=0))
+        if accepted:  # the ack and the Drain share one ordered pipe: the caller gets its answer first
+            self.begin_restart(msg.reason)
+
+    # ------------------------------------------------------------------ config
+
+    def _in_config_thread(self, job: Callable[[], Any], done: Callable[[Future[Any]], Command]) -> None:
+        loop = asyncio.get_running_loop()
+        fut = loop.run_in_executor(self.config_pool, job)
+        fut.add_done_callback(lambda f: self.enqueue(done(f)))
+
+    def _check_config(self, purpose: str, forced: bool = False) -> None:
+        if purpose == "reload":
+            self.checking = True
+        opts, paths, current = self.plan.opts, self.plan.paths, self.config.gateway
+        self._in_config_thread(
+            lambda: read_candidate(opts, paths, current),
+            lambda f: ConfigChecked(
+                f.result() if not f.exception() else Candidate(error=f"config check failed: {f.exception()!r}"), purpose, forced
             ),
         )
 
-    async def on_ready(self, msg: control.ChildReady) -> None:
-        child = self.children.get(msg.name)
-        if child is None or not child.can(ChildEvent.READY):
+    def on_config_file_changed(self, cmd: ConfigFileChanged) -> None:
+        if self.state not in (GatewayState.RUNNING, GatewayState.STARTING):
+            return  # a restart reads the file itself; a stopping gateway does not care
+        if self.checking:
+            self.check_again = bool(self.check_again) or cmd.forced
             return
-        child.transition(ChildEvent.READY)
-        child.last_heartbeat = time.monotonic()
-        log.info("child ready", child=child.name, pid=child.pid)
-        if child.role == "frontend":
-            self.frontend_ever_ready = True
-            self.frontend_boot_failures = 0
-            self._advance(GatewayEvent.FRONTEND_READY)
-            if not self.announced:
-                self.announced = True
-                self._announce()
-            await self._spawn_stopped_workers()
+        self._check_config("reload", cmd.forced)
 
-    def on_tick(self) -> None:
-        now = time.monotonic()
-        for child in self.children.values():
-            if child.state is ChildState.RUNNING and child.pid and child.last_heartbeat:
-                if now - child.last_heartbeat > HUNG_AFTER_S:
-                    log.error("child stopped heartbeating; killing it", child=child.name, pid=child.pid)
-                    self._kill(child.pid, signal.SIGKILL)
-                    child.last_heartbeat = now
+    async def on_config_checked(self, cmd: ConfigChecked) -> None:
+        if cmd.purpose == "restart":
+            self.restart_candidate = cmd.candidate
+            return
+        self.checking = False
+        if self.state in (GatewayState.RUNNING, GatewayState.STARTING):
+            plan = self.applier.plan(cmd.candidate, cmd.forced)
+            if plan is not None:
+                await self.applier.execute(plan, cmd.candidate)
+        if self.check_again is not None:
+            forced, self.check_again = self.check_again, None
+            self._check_config("reload", forced)
 
-    # ------------------------------------------------------------------ reporting
-
-    def process_table(self) -> list[control.ProcessInfo]:
-        now = time.monotonic()
-        rows = [
-            control.ProcessInfo(
-                name="supervisor", role="supervisor", pid=os.getpid(), state=self.state.value,
-                restarts=self.generation, rss_bytes=_rss(os.getpid()),
-                uptime_ms=int((now - self.started_mono) * 1000),
-            )
-        ]
-        for child in self.children.values():
-            rows.append(
-                control.ProcessInfo(
-                    name=child.name, role=child.role, pid=child.pid, state=child.state.value,
-                    restarts=child.restarts, rss_bytes=_rss(child.pid) if child.pid else None,
-                    uptime_ms=int(child.uptime(now) * 1000) if child.pid else None, last_exit=child.last_exit,
-                )
-            )
-        return rows
-
-    def _write_instance(self) -> None:
-        g = self.plan.gateway
-        write_instance(
-            self.plan.paths.instance_file,
-            InstanceRecord(
-                pid=os.getpid(), port=self.port, bind_hosts=g.bind_hosts, state_dir=g.state_dir,
-                config_path=g.config_path, profile=g.profile, started_at_ms=self.started_ms,
-            ),
-        )
-
-    def _announce(self) -> None:
-        g = self.plan.gateway
-        urls = ", ".join(f"ws://[{h}]:{self.port}" if ":" in h else f"ws://{h}:{self.port}" for h in g.bind_hosts)
-        lines = [f"openclaw gateway ready: listening on {urls} (pid {os.getpid()})"]
-        if g.auth_mode == "token":
-            lines.append(f"auth: token ({g.secret_source})")
-            if g.runtime_token_file:
-                lines.append(f"token: {g.token}  (runtime token, stored in {g.runtime_token_file})")
-        else:
-            lines.append(f"auth: {g.auth_mode}" + (f" ({g.secret_source})" if g.secret_source else ""))
-        lines.append(f"log file: {g.log_file}")
-        print("\n".join(lines), flush=True)
-        log.info("ready", port=self.port, hosts=g.bind_hosts, auth=g.auth_mode)
+    async def on_config_reply_ready(self, cmd: ConfigReplyReady) -> None:
+        if not cmd.write:
+            self.control.send(cmd.identity, control.ConfigReply(cmd.query_id, cmd.payload or b"{}"))
+            return
+        if cmd.error is not None or cmd.candidate is None:
+            self.control.send(cmd.identity, control.ConfigWriteReply(query_id=cmd.query_id, error=cmd.error))
+            return
+        plan = self.applier.plan(cmd.candidate, False) if self.state in (GatewayState.RUNNING, GatewayState.STARTING) else None
+        reload = {"mode": self.config.mode, "actions": plan.describe() if plan else [], "pending": plan.pending if plan else []}
+        payload = (cmd.payload or b"{}")[:-1] + b',"reload":' + msgspec.json.encode(reload) + b"}"
+        # the answer goes out before any Drain the plan sends: one ordered pipe to the front-end
+        self.control.send(cmd.identity, control.ConfigWriteReply(query_id=cmd.query_id, payload=payload))
+        if plan is not None:
+            await self.applier.execute(plan, cmd.candidate)
 
 
-def _rss(pid: int | None) -> int | None:
-    if not pid:
-        return None
-    try:
-        return psutil.Process(pid).memory_info().rss
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
-        return None
+def _result(fut: Future[Any]) -> tuple[bytes | None, ErrorShape | None, Candidate | None]:
+    """A config-thread result as (payload, error, candidate)."""
+    exc = fut.exception()
+    if exc is None:
+        value = fut.result()
+        return (value[0], None, value[1]) if isinstance(value, tuple) else (value, None, None)
+    if isinstance(exc, GatewayError):
+        return None, exc.shape(), None
+    log.error("config request failed", error=repr(exc))
+    return None, internal_error("config"), None

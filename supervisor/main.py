@@ -19,7 +19,7 @@ from openclaw.ipc.errors import ConfigRefusal, ExitCode, StartFailure
 
 from .bootstrap import prepare
 from .instance import StateLock
-from .listener import bind_with_retry
+from .listener import ListenerStore, bind_with_retry
 
 BIND_RETRY_S = float(os.environ.get("OPENCLAW_BIND_RETRY_S", "5"))
 
@@ -40,7 +40,7 @@ def main() -> None:
         plan = prepare(opts)
         profile = plan.paths.profile or "default"
         setproctitle.setproctitle(f"openclaw-gateway: supervisor [{profile}]")
-        logs.configure(plan.gateway.log_file, "supervisor", verbose=plan.gateway.verbose)
+        logs.configure(plan.gateway.log_file, "supervisor", verbose=plan.gateway.verbose, level=plan.gateway.log_level)
         for notice in plan.notices:
             print(notice, flush=True)
         lock = StateLock(plan.paths.lock_file)
@@ -60,5 +60,5 @@ def main() -> None:
         runner = uvloop.run
     except ImportError:  # pragma: no cover
         runner = asyncio.run
-    code = runner(Supervisor(plan, listeners, lock).run())
+    code = runner(Supervisor(plan, ListenerStore(listeners), lock).run())
     raise SystemExit(code)

@@ -1,14 +1,21 @@
-"""The loop every worker runs: connect, register its methods, heartbeat, answer calls, drain on TERM.
+"""The loop every worker runs: connect, register its methods, answer calls, heartbeat, drain.
 
-A worker kind subclasses `Worker`, lists its handlers in `methods`, and may
-publish a health fragment (merged into the gateway's `health`) and push events.
+    supervisor: Configure -> worker.start() -> front-end: Register / Registered -> supervisor: Ready
+    SIGTERM (stop/restart): take no new calls, finish the ones in hand (bounded), exit 0
+    Drain (blue/green replacement): Retiring / RetireAck with the front-end, finish, exit 0
+    supervisor gone (orphaned): exit at once
+
+A worker kind subclasses `Worker`, lists its handlers in `methods`, and may publish a health
+fragment (merged into the gateway's `health`) and push events. A handler returns its result
+or an awaitable of it; raise GatewayError for the caller's mistakes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import faulthandler
+import inspect
 import os
-import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -17,44 +24,54 @@ from typing import Any
 import msgspec
 import setproctitle
 import zmq
-import zmq.asyncio
 
-from openclaw.ipc import envelope, logs
-from openclaw.ipc.child_link import SupervisorLink
+from openclaw.ipc import control, envelope, logs
+from openclaw.ipc.child_link import SupervisorLink, install_stop_signals
 from openclaw.ipc.config import ResolvedGateway
-from openclaw.ipc.errors import ErrorCode, GatewayError
+from openclaw.ipc.errors import ConfigRefusal, ErrorCode, GatewayError, internal_error, unavailable
+from openclaw.ipc.faults import Faults, faults_for
 from openclaw.ipc.logs import get_logger
-from openclaw.ipc.transport import connect_dealer, endpoint
+from openclaw.ipc.transport import Endpoint, connect_dealer, endpoint
 from openclaw.ipc.version import IPC_VERSION
 
-FRONTEND_HEARTBEAT_S = 0.5
-DRAIN_S = 2.0
+FRONTEND_HEARTBEAT_S = 0.25
+REGISTER_RETRY_S = 1.0
+RETIRE_ACK_WAIT_S = 1.0
+TERM_DRAIN_S = 1.0
 
-Handler = Callable[[Any, envelope.CallerInfo], Awaitable[Any]]
+Handler = Callable[[dict[str, Any], envelope.CallerInfo], Any]
 _json = msgspec.json.Encoder()
 
 
 class Worker:
-    """Subclass per kind: set `name`, fill `methods`, override `health_fragment` if useful."""
+    """Subclass per kind: set `kind`, fill `methods`, override the hooks that matter."""
 
-    name = "worker"
+    kind = "worker"
     events: list[str] = []
 
-    def __init__(self, gateway: ResolvedGateway) -> None:
-        self.gateway = gateway
-        self.log = get_logger(f"worker/{self.name}")
+    def __init__(self, cfg: control.Configure) -> None:
+        self.gateway: ResolvedGateway = cfg.gateway
+        self.config: dict[str, Any] = msgspec.json.decode(cfg.config) if cfg.config else {}
+        self.log = get_logger(f"worker/{self.kind}")
         self.methods: dict[str, Handler] = {}
         self.publish_health: Callable[[], None] = lambda: None
         self.push: Callable[[str, Any], None] = lambda event, payload: None
+
+    def title(self) -> str:
+        return f"openclaw-gateway: worker {self.kind}"
 
     def health_fragment(self) -> dict[str, Any]:
         return {}
 
     async def start(self) -> None:
-        """Open what the worker needs before it reports Ready."""
+        """Open what the worker needs before it reports Ready (raise ConfigRefusal to refuse)."""
 
     async def stop(self) -> None:
-        """Release resources on drain."""
+        """Release resources on the way out."""
+
+    def apply_config(self, config: dict[str, Any], paths: list[str]) -> None:
+        """A hot change of a section this worker reads."""
+        self.config = config
 
 
 def decode_params(raw: bytes, method: str) -> dict[str, Any]:
@@ -73,119 +90,202 @@ def decode_params(raw: bytes, method: str) -> dict[str, Any]:
 
 
 class WorkerRuntime:
-    def __init__(self, factory: Callable[[ResolvedGateway], Worker]) -> None:
+    def __init__(self, factory: Callable[[control.Configure], Worker]) -> None:
         self.factory = factory
         self.inflight: set[asyncio.Task[None]] = set()
-        self.stopping = asyncio.Event()
+        self.stop = asyncio.Event()
+        self.retire: control.Drain | None = None
+        self.closing = False
+        self.registered = asyncio.Event()
+        self.retire_acked = asyncio.Event()
 
     async def run(self) -> int:
+        name = os.environ.get("OPENCLAW_CHILD_NAME", "worker")
+        self.faults: Faults | None = faults_for(name)
+        if self.faults is not None:
+            self.faults.on_start()
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.stopping.set)
-        loop.add_signal_handler(signal.SIGUSR1, lambda: None)  # restarts are the supervisor's job
-        ctx = zmq.asyncio.Context()
-        link = SupervisorLink(ctx)
-        setproctitle.setproctitle(f"openclaw-gateway: worker {link.name}")
-        cfg = await link.hello()
-        logs.configure(cfg.gateway.log_file, f"worker-{link.name}", verbose=cfg.gateway.verbose)
-        self.worker = self.factory(cfg.gateway)
+        install_stop_signals(loop, self.stop.set, self.faults)
+        log = get_logger(f"worker/{name}")
+        ctx = zmq.Context()
+        link = SupervisorLink(ctx, log)
+        link.on(control.Drain, self._on_drain)
+        link.on(control.ApplyConfig, self._on_apply)
+        link.on_orphaned = self.stop.set
+        cfg = await link.hello(self.stop)
+        if cfg is None:
+            link.close()
+            ctx.term()
+            return 0
+        g = cfg.gateway
+        logs.configure(g.log_file, f"worker-{name}", verbose=g.verbose, level=g.log_level)
+        link.start_heartbeat()
+        try:
+            self.worker = self.factory(cfg)
+            setproctitle.setproctitle(self.worker.title())
+            await self.worker.start()
+        except ConfigRefusal as exc:
+            return await self._boot_failed(link, ctx, str(exc), 78)
+        except Exception as exc:
+            return await self._boot_failed(link, ctx, f"{type(exc).__name__}: {exc}", 1)
         self.worker.publish_health = self._publish_health
         self.worker.push = self._push
-        self.sock = connect_dealer(ctx, endpoint(cfg.runtime_dir, "workers.sock"), link.name)
-        link.start()
-        await self.worker.start()
-        self._register()
+        sock = connect_dealer(ctx, endpoint(cfg.runtime_dir, "workers.sock"), link.instance)
+        self.endpoint: Endpoint[envelope.FrontendToWorker] = Endpoint(sock, envelope.worker_decoder, self._on_message, log)
+        self.endpoint.start()
+        self.instance = link.instance
+        self._beat_body = envelope.encode(envelope.Heartbeat(self.instance))
+        if not await self._register_until_acked():
+            return self._close(link, ctx)
+        self._beat()
+        if self.faults is not None and self.faults.slow_ready_ms:
+            await asyncio.sleep(self.faults.slow_ready_ms / 1000)
         link.ready()
-        self.worker.log.info("worker ready", pid=os.getpid(), methods=sorted(self.worker.methods))
-        tasks = [
-            loop.create_task(self._recv_loop(), name="worker-recv"),
-            loop.create_task(self._heartbeat(), name="worker-heartbeat"),
-        ]
-        await self.stopping.wait()
-        self.worker.log.info("worker draining", inflight=len(self.inflight))
-        tasks[0].cancel()
-        if self.inflight:
-            await asyncio.wait(self.inflight, timeout=DRAIN_S)
-        tasks[1].cancel()
+        self.worker.log.info("worker ready", pid=os.getpid(), instance=self.instance, methods=sorted(self.worker.methods))
+        await self.stop.wait()
+        if link.orphaned:
+            return self._close(link, ctx)  # nobody to finish for
+        await self._drain()
         await self.worker.stop()
+        return self._close(link, ctx)
+
+    async def _boot_failed(self, link: SupervisorLink, ctx: zmq.Context, reason: str, code: int) -> int:
+        sys.stderr.write(f"openclaw {link.instance}: cannot start: {reason}\n")
+        link.boot_failed(reason, code)
+        await asyncio.sleep(0.05)  # let the message leave
+        return self._close(link, ctx, code)
+
+    def _close(self, link: SupervisorLink, ctx: zmq.Context, code: int = 0) -> int:
+        if hasattr(self, "endpoint"):
+            self.endpoint.close()
         link.close()
-        self.sock.close(linger=0)
         ctx.term()
-        return 0
+        return code
+
+    async def _register_until_acked(self) -> bool:
+        """Register until the front-end confirms (it may be restarting); False if told to stop."""
+        stopping = asyncio.get_running_loop().create_task(self.stop.wait())
+        try:
+            while not self.stop.is_set():
+                self._register()
+                acked = asyncio.get_running_loop().create_task(self.registered.wait())
+                done, _ = await asyncio.wait({acked, stopping}, timeout=REGISTER_RETRY_S, return_when=asyncio.FIRST_COMPLETED)
+                acked.cancel()
+                if self.registered.is_set():
+                    return True
+            return False
+        finally:
+            stopping.cancel()
+
+    async def _drain(self) -> None:
+        if self.retire is not None:  # replaced: make sure the front-end sends nothing more
+            self.endpoint.send(envelope.encode(envelope.Retiring(self.instance)))
+            try:
+                await asyncio.wait_for(self.retire_acked.wait(), RETIRE_ACK_WAIT_S)
+            except asyncio.TimeoutError:
+                pass
+            budget = max(0.5, self.retire.deadline_ms / 1000 - RETIRE_ACK_WAIT_S)
+        else:
+            budget = TERM_DRAIN_S
+        self.closing = True
+        self.worker.log.info("worker draining", inflight=len(self.inflight), retiring=self.retire is not None)
+        if self.inflight:
+            await asyncio.wait(self.inflight, timeout=budget)
+
+    # ------------------------------------------------------------------ supervisor messages
+
+    def _on_drain(self, msg: control.Drain) -> None:
+        self.retire = msg
+        self.stop.set()
+
+    def _on_apply(self, msg: control.ApplyConfig) -> None:
+        g = msg.gateway
+        logs.configure(g.log_file, f"worker-{os.environ.get('OPENCLAW_CHILD_NAME', 'worker')}", verbose=g.verbose, level=g.log_level)
+        self.worker.gateway = g
+        self.worker.apply_config(msgspec.json.decode(msg.config) if msg.config else {}, msg.paths)
+        self._publish_health()
+
+    # ------------------------------------------------------------------ front-end messages
 
     def _send(self, msg: envelope.WorkerToFrontend) -> None:
-        try:
-            self.sock.send(envelope.encode(msg), flags=zmq.NOBLOCK)
-        except zmq.ZMQError:
-            pass  # no front-end right now; Register goes again when it asks
+        self.endpoint.send(envelope.encode(msg))  # False: no front-end now; Register goes again when it asks
 
     def _register(self) -> None:
         w = self.worker
-        self._send(envelope.Register(worker=w.name, pid=os.getpid(), methods=sorted(w.methods), events=w.events, ipc_version=IPC_VERSION))
+        self._send(
+            envelope.Register(
+                slot=os.environ.get("OPENCLAW_CHILD_NAME", w.kind), instance=self.instance, pid=os.getpid(),
+                methods=sorted(w.methods), events=w.events, ipc_version=IPC_VERSION,
+            )
+        )
         self._publish_health()
 
     def _publish_health(self) -> None:
-        self._send(envelope.HealthFragment(worker=self.worker.name, data=_json.encode(self.worker.health_fragment())))
+        self._send(envelope.HealthFragment(self.instance, _json.encode(self.worker.health_fragment())))
 
     def _push(self, event: str, payload: Any) -> None:
-        self._send(envelope.Push(event=event, payload=_json.encode(payload)))
+        self._send(envelope.Push(event, _json.encode(payload)))
 
-    async def _heartbeat(self) -> None:
-        beat = envelope.Heartbeat(worker=self.worker.name)
-        while True:
-            self._send(beat)
-            await asyncio.sleep(FRONTEND_HEARTBEAT_S)
+    def _beat(self) -> None:
+        self.endpoint.send(self._beat_body)
+        asyncio.get_running_loop().call_later(FRONTEND_HEARTBEAT_S, self._beat)
 
-    async def _recv_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            body = await self.sock.recv()
-            try:
-                msg = envelope.worker_decoder.decode(body)
-            except msgspec.DecodeError as exc:
-                self.worker.log.warn("dropped undecodable message from the front-end", error=str(exc))
-                continue
-            if isinstance(msg, envelope.Reregister):
-                self._register()
-                continue
-            task = loop.create_task(self._answer(msg))
-            self.inflight.add(task)
-            task.add_done_callback(self.inflight.discard)
+    def _on_message(self, _identity: bytes | None, msg: envelope.FrontendToWorker) -> None:
+        if type(msg) is envelope.Call:
+            self._on_call(msg)
+        elif isinstance(msg, envelope.Registered):
+            self.registered.set()
+        elif isinstance(msg, envelope.Reregister):
+            self._register()
+        elif isinstance(msg, envelope.RetireAck):
+            self.retire_acked.set()
 
-    async def _answer(self, call: envelope.Call) -> None:
+    def _on_call(self, call: envelope.Call) -> None:
+        if self.faults is not None:
+            self.faults.on_request()
         if time.monotonic() > call.deadline:
             return  # the front-end has already answered the client
+        if self.closing:
+            self._reply_error(call, unavailable("worker stopping; retry", retry_after_ms=500).shape())
+            return
         handler = self.worker.methods.get(call.method)
         if handler is None:
-            reply = envelope.Reply(
-                call_id=call.call_id, ok=False,
-                error=envelope.ErrorBody(code=ErrorCode.INVALID_REQUEST.value, message=f"unknown method: {call.method}"),
-            )
+            self._reply_error(call, GatewayError(ErrorCode.INVALID_REQUEST, f"unknown method: {call.method}").shape())
+            return
+        try:
+            result = handler(decode_params(call.params, call.method), call.caller)
+        except GatewayError as exc:
+            self._reply_error(call, exc.shape())
+            return
+        except Exception as exc:  # a handler bug must not kill the worker
+            self.worker.log.error("handler failed", method=call.method, error=repr(exc))
+            self._reply_error(call, internal_error(call.method))
+            return
+        if inspect.isawaitable(result):
+            task = asyncio.get_running_loop().create_task(self._finish(call, result))
+            self.inflight.add(task)
+            task.add_done_callback(self.inflight.discard)
         else:
-            try:
-                params = decode_params(call.params, call.method)
-                result = await handler(params, call.caller)
-                reply = envelope.Reply(call_id=call.call_id, ok=True, payload=_json.encode(result))
-            except GatewayError as exc:
-                wire = exc.to_wire()
-                reply = envelope.Reply(
-                    call_id=call.call_id, ok=False,
-                    error=envelope.ErrorBody(
-                        code=wire["code"], message=wire["message"],
-                        details=_json.encode(wire["details"]) if "details" in wire else None,
-                        retryable=wire.get("retryable"), retryAfterMs=wire.get("retryAfterMs"),
-                    ),
-                )
-            except Exception as exc:  # a handler bug must not kill the worker
-                self.worker.log.error("handler failed", method=call.method, error=repr(exc))
-                reply = envelope.Reply(
-                    call_id=call.call_id, ok=False,
-                    error=envelope.ErrorBody(code=ErrorCode.UNAVAILABLE.value, message=f"{call.method} failed: internal error", retryable=True, retryAfterMs=1000),
-                )
-        self._send(reply)
+            self._send(envelope.Reply(call_id=call.call_id, ok=True, payload=_json.encode(result)))
+
+    async def _finish(self, call: envelope.Call, pending: Awaitable[Any]) -> None:
+        try:
+            result = await pending
+        except GatewayError as exc:
+            self._reply_error(call, exc.shape())
+            return
+        except Exception as exc:
+            self.worker.log.error("handler failed", method=call.method, error=repr(exc))
+            self._reply_error(call, internal_error(call.method))
+            return
+        self._send(envelope.Reply(call_id=call.call_id, ok=True, payload=_json.encode(result)))
+
+    def _reply_error(self, call: envelope.Call, error: Any) -> None:
+        self._send(envelope.Reply(call_id=call.call_id, ok=False, error=error))
 
 
-def run_worker(factory: Callable[[ResolvedGateway], Worker]) -> None:
+def run_worker(factory: Callable[[control.Configure], Worker]) -> None:
+    faulthandler.enable()
     try:
         import uvloop
 

@@ -1,13 +1,15 @@
-"""Liveness, readiness and start-up probes: /health(z), /ready(z), /startup(z)."""
+"""Liveness, readiness and start-up probes: /health(z), /ready(z), /startup(z).
+
+/healthz is 200 while the front-end serves at all; /readyz is 503 while any child is not
+serving (starting, backing off, FATAL: named, with the reason) or the front-end drains.
+"""
 
 from __future__ import annotations
 
-import time
-
 from aiohttp import web
 
+from ..appkeys import SERVICES
 from .responses import json_response
-from ..appkeys import FRONTEND
 
 
 async def live(request: web.Request) -> web.Response:
@@ -15,29 +17,25 @@ async def live(request: web.Request) -> web.Response:
 
 
 async def ready(request: web.Request) -> web.Response:
-    fe = request.app[FRONTEND]
-    failing = [f"worker:{name}" for name in fe.router.not_ready()]
-    if fe.draining:
-        failing.insert(0, "frontend:draining")
+    svc = request.app[SERVICES]
+    failing = svc.tree.failing()
+    if svc.tree.state is None:
+        failing.insert(0, "supervisor: no process table yet")
+    if svc.draining:
+        failing.insert(0, "frontend: draining")
     body = {
         "ready": not failing,
         "failing": failing,
-        "uptimeMs": int((time.monotonic() - fe.started_mono) * 1000),
-        "eventLoop": fe.loop_monitor.snapshot(),
+        "uptimeMs": svc.uptime_ms(),
+        "children": [{"name": p.name, "state": p.state, "reason": p.reason} for p in svc.tree.children],
+        "eventLoop": svc.loop_monitor.snapshot(),
     }
     return json_response(body, status=200 if not failing else 503)
 
 
 async def startup(request: web.Request) -> web.Response:
-    fe = request.app[FRONTEND]
-    return json_response(
-        {
-            "ok": True,
-            "status": "started",
-            "version": fe.version,
-            "uptimeMs": int((time.monotonic() - fe.started_mono) * 1000),
-        }
-    )
+    svc = request.app[SERVICES]
+    return json_response({"ok": True, "status": "started", "version": svc.version, "uptimeMs": svc.uptime_ms()})
 
 
 ROUTES = {

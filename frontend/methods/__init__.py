@@ -1,21 +1,27 @@
-"""Methods the front-end answers itself. Everything else is routed to the worker
-that registered it (see frontend/router.py)."""
+"""Methods the front-end answers itself (signature: base.py). Everything else is routed to the
+worker that registered it (frontend/router.py)."""
 
 from __future__ import annotations
 
-from .config_get import config_get
+from .base import LocalMethod
+from .channels import channels_status
+from .config import config_apply, config_get, config_patch
 from .health import health
 from .logs_tail import logs_tail
 from .presence import system_event, system_presence
 from .restart import restart_request
 from .status import status
 
-LOCAL_METHODS = {
+LOCAL_METHODS: dict[str, LocalMethod] = {
     "health": health,
     "status": status,
     "system-presence": system_presence,
     "system-event": system_event,
+    "channels.status": channels_status,
     "config.get": config_get,
+    "config.apply": config_apply,
+    "config.patch": config_patch,
     "logs.tail": logs_tail,
     "gateway.restart.request": restart_request,
+    "gateway.restart": restart_request,
 }

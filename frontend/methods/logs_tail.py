@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from openclaw.ipc.errors import invalid_request
+from openclaw.ipc.errors import invalid_request, unavailable
 
+from ..caller import Connection
 from .params import decode
 
 if TYPE_CHECKING:
-    from ..context import Frontend
-    from ..ws.session import Session
+    from ..services import Services
 
 DEFAULT_LIMIT = 500
 DEFAULT_MAX_BYTES = 250_000
@@ -63,7 +64,7 @@ def read_tail(path: str, cursor: int | None, limit: int, max_bytes: int) -> dict
     return out
 
 
-def logs_tail(fe: Frontend, session: Session, raw: bytes) -> bytes:
+async def logs_tail(svc: Services, conn: Connection, raw: bytes) -> bytes:
     p = decode(raw, LogsTailParams, "logs.tail")
     limit = DEFAULT_LIMIT if p.limit is None else p.limit
     max_bytes = DEFAULT_MAX_BYTES if p.maxBytes is None else p.maxBytes
@@ -73,4 +74,9 @@ def logs_tail(fe: Frontend, session: Session, raw: bytes) -> bytes:
         raise invalid_request("invalid logs.tail params: at /maxBytes: must be >= 1 and <= 1000000")
     if p.cursor is not None and p.cursor < 0:
         raise invalid_request("invalid logs.tail params: at /cursor: must be >= 0")
-    return msgspec.json.encode(read_tail(fe.gateway.log_file, p.cursor, limit, max_bytes))
+    path = svc.settings.gateway.log_file
+    try:  # a file read is blocking I/O: off the loop
+        out = await asyncio.to_thread(read_tail, path, p.cursor, limit, max_bytes)
+    except OSError as exc:
+        raise unavailable(f"cannot read the log file {path}: {exc.strerror or exc}", details={"file": path}) from None
+    return msgspec.json.encode(out)

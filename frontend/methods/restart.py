@@ -1,4 +1,5 @@
-"""`gateway.restart.request`: an acknowledged in-process restart, done by the supervisor."""
+"""`gateway.restart.request` (upstream's name) and `gateway.restart` (the seeds' name): an
+acknowledged in-process restart, done by the supervisor. `commands.restart: false` refuses them."""
 
 from __future__ import annotations
 
@@ -6,14 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from openclaw.ipc.errors import unavailable
+from openclaw.ipc.errors import ShapedError, unavailable
+
+from ..caller import Connection
 
 if TYPE_CHECKING:
-    from ..context import Frontend
-    from ..ws.session import Session
+    from ..services import Services
 
 
-async def restart_request(fe: Frontend, session: Session, raw: bytes) -> bytes:
+async def restart_request(svc: Services, conn: Connection, raw: bytes) -> bytes:
     reason = "gateway.restart.request"
     if raw:
         try:
@@ -22,14 +24,19 @@ async def restart_request(fe: Frontend, session: Session, raw: bytes) -> bytes:
             params = None
         if isinstance(params, dict) and isinstance(params.get("reason"), str):
             reason = params["reason"][:200]
-    ack = await fe.supervisor.restart(reason)
+    ack = await svc.supervisor.restart(reason)
+    if ack.error is not None:
+        raise ShapedError(ack.error)
     if not ack.accepted:
-        raise unavailable("a restart or stop is already in progress", retry_after_ms=1500, details={"reason": "gateway-restarting"})
+        raise unavailable(
+            "a restart or stop is already in progress", retry_after_ms=1500, details={"reason": "gateway-restarting"}
+        )
     out = {
         "ok": True,
         "status": "scheduled",
+        "preflight": {"safe": True, "blockers": [], "summary": "safe to restart now"},
         "restart": {
-            "ok": True, "pid": fe.cfg.supervisor_pid, "signal": "SIGUSR1", "reason": reason,
+            "ok": True, "pid": svc.settings.supervisor_pid, "signal": "SIGUSR1", "reason": reason,
             "mode": "supervisor", "delayMs": ack.delay_ms, "coalesced": False, "generation": ack.generation,
         },
     }

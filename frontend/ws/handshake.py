@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from openclaw.ipc import frames, scopes
-from openclaw.ipc.errors import ErrorCode
+from openclaw.ipc.errors import ErrorCode, GatewayError
 from openclaw.ipc.secrets_compare import secret_equals
-from openclaw.ipc.version import GATEWAY_VERSION, LEGACY_PROTOCOL_VERSION, PROTOCOL_VERSION
+from openclaw.ipc.version import LEGACY_PROTOCOL_VERSION, PROTOCOL_VERSION
+
+from ..settings import secret_digest
+from .hello import hello_payload
 
 if TYPE_CHECKING:
     from .session import Session
-
-_json = msgspec.json.Encoder()
-
 
 class HandshakeRejected(Exception):
     def __init__(self, response: bytes | None, close_code: int, reason: str) -> None:
@@ -31,9 +31,7 @@ class HandshakeRejected(Exception):
 
 
 def _reject(req_id: Any, code: ErrorCode, message: str, close_code: int = 1008, details: Any = None, reason: str | None = None) -> HandshakeRejected:
-    error: dict[str, Any] = {"code": code.value, "message": message}
-    if details is not None:
-        error["details"] = details
+    error = GatewayError(code, message, details=details).shape()
     return HandshakeRejected(frames.response_error(req_id, error), close_code, reason if reason is not None else message)
 
 
@@ -57,7 +55,6 @@ def accept_connect(session: Session, data: bytes) -> bytes:
         raise _reject(req.id, ErrorCode.INVALID_REQUEST, "invalid handshake: first request must be connect")
     params = _decode_params(req)
     _check_protocol(req.id, params)
-    fe = session.fe
     role = params.role or "operator"
     if role not in ("operator", "node"):
         raise _reject(req.id, ErrorCode.INVALID_REQUEST, f"unauthorized role: {role}")
@@ -66,7 +63,7 @@ def accept_connect(session: Session, data: bytes) -> bytes:
     session.role = role
     session.scopes = scopes.normalize(params.scopes) if role == "operator" else []
     negotiated = PROTOCOL_VERSION if params.minProtocol <= PROTOCOL_VERSION <= params.maxProtocol else LEGACY_PROTOCOL_VERSION
-    return frames.response_ok(req.id, fe.hello_payload(session, negotiated))
+    return frames.response_ok(req.id, hello_payload(session.svc, session, negotiated))
 
 
 def _decode_params(req: frames.RequestFrame) -> frames.ConnectParams:
@@ -111,7 +108,7 @@ def _check_protocol(req_id: Any, params: frames.ConnectParams) -> None:
 
 
 def _check_secret(session: Session, req_id: Any, params: frames.ConnectParams) -> None:
-    g = session.fe.gateway
+    g = session.svc.settings.gateway
     auth = params.auth or frames.ConnectAuth()
     provided = auth.token if auth.token is not None else auth.password
     if g.auth_mode == "none":
@@ -141,3 +138,4 @@ def _check_secret(session: Session, req_id: Any, params: frames.ConnectParams) -
             details=_auth_details(code, f"{g.auth_mode}_mismatch", "update_auth_credentials"),
         )
     session.auth_method = g.auth_mode
+    session.secret_digest = secret_digest(expected)

@@ -3,8 +3,8 @@
     AWAITING_CONNECT --hello-ok--> OPEN --close/drain--> CLOSING --closed--> CLOSED
     AWAITING_CONNECT --reject/timeout--> CLOSING
 
-Frames are parsed in openclaw.ipc.frames, the connect frame is judged in
-handshake.py, requests are routed by dispatch.py.
+Frames are parsed in openclaw.ipc.frames, the connect frame is judged in handshake.py,
+requests are routed by dispatch.py.
 """
 
 from __future__ import annotations
@@ -22,14 +22,13 @@ from openclaw.ipc.logs import get_logger
 
 from .framing import text_frame
 from .handshake import HandshakeRejected, accept_connect
+from .limits import MAX_BUFFERED_BYTES, PREAUTH_MAX_BYTES
 
 if TYPE_CHECKING:
-    from ..context import Frontend
+    from ..services import Services
+    from .dispatch import Dispatcher
 
 log = get_logger("gateway/ws")
-PREAUTH_MAX_BYTES = 65_536
-MAX_PAYLOAD = 26_214_400
-MAX_BUFFERED_BYTES = 52_428_800
 
 
 class SessionState(str, enum.Enum):
@@ -63,17 +62,17 @@ TRANSITIONS: dict[tuple[SessionState, SessionEvent], SessionState] = {
 
 class Session:
     __slots__ = (
-        "fe", "ws", "transport", "peer", "conn_id", "state", "seq", "client", "role", "scopes",
-        "auth_method", "nonce", "connected_at", "presence_key", "is_local",
+        "svc", "dispatcher", "ws", "transport", "peer", "conn_id", "state", "seq", "client", "role", "scopes",
+        "auth_method", "secret_digest", "nonce", "connected_at", "presence_key", "is_local", "inflight",
     )
 
-    def __init__(self, fe: Frontend, ws: web.WebSocketResponse, request: web.Request) -> None:
-        self.fe = fe
+    def __init__(self, svc: Services, dispatcher: Dispatcher, ws: web.WebSocketResponse, request: web.Request) -> None:
+        self.svc = svc
+        self.dispatcher = dispatcher
         self.ws = ws
         self.transport = request.transport
-        peer = request.remote or ""
-        self.peer = peer
-        self.is_local = _is_loopback(peer)
+        self.peer = request.remote or ""
+        self.is_local = _is_loopback(self.peer)
         self.conn_id = str(uuid.uuid4())
         self.state = SessionState.AWAITING_CONNECT
         self.seq = 0
@@ -81,9 +80,11 @@ class Session:
         self.role = "operator"
         self.scopes: list[str] = []
         self.auth_method = "none"
+        self.secret_digest: bytes | None = None
         self.nonce = str(uuid.uuid4())
         self.connected_at = 0
         self.presence_key: str | None = None
+        self.inflight = 0
 
     def advance(self, event: SessionEvent) -> SessionState:
         new = TRANSITIONS.get((self.state, event))
@@ -119,39 +120,41 @@ class Session:
 
     async def _close(self, code: int, reason: str) -> None:
         try:
-            await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()), 2.0)
+            await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()[:123]), 2.0)
         except (asyncio.TimeoutError, ConnectionError, RuntimeError):
-            if self.transport is not None:
-                self.transport.abort()
+            self.abort()
+
+    def abort(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.abort()
 
     # ------------------------------------------------------------------ reading
 
     async def run(self) -> None:
-        fe = self.fe
-        ws = self.ws
-        fe.hub.add(self)  # from the start, so a drain closes half-open handshakes too
+        svc = self.svc
+        svc.hub.add(self)  # from the start, so a drain closes half-open handshakes too
         self.send_raw(
             frames.event_unsequenced(
-                "connect.challenge",
-                {"nonce": self.nonce, "ts": int(time.time() * 1000), "capabilities": []},
+                "connect.challenge", {"nonce": self.nonce, "ts": int(time.time() * 1000), "capabilities": []}
             )
         )
         try:
             if not await self._handshake():
                 return
-            async for msg in ws:
+            handle = self.dispatcher.handle
+            async for msg in self.ws:
                 if msg.type is WSMsgType.TEXT or msg.type is WSMsgType.BINARY:
-                    data = msg.data if isinstance(msg.data, bytes) else msg.data.encode()
-                    fe.dispatcher.handle(self, data)
+                    handle(self, msg.data if isinstance(msg.data, bytes) else msg.data.encode())
                 elif msg.type is WSMsgType.ERROR:
                     break
         finally:
             self.advance(SessionEvent.CLOSED)
-            fe.on_disconnected(self)
+            svc.hub.remove(self)
+            svc.presence.disconnected(self.presence_key)
 
     async def _handshake(self) -> bool:
         ws = self.ws
-        timeout = self.fe.gateway.handshake_timeout_ms / 1000
+        timeout = self.svc.settings.gateway.handshake_timeout_ms / 1000
         try:
             msg = await ws.receive(timeout=timeout)
         except asyncio.TimeoutError:
@@ -183,7 +186,9 @@ class Session:
         self.advance(SessionEvent.HELLO_OK)
         self.connected_at = int(time.time() * 1000)
         self.send_raw(hello)
-        self.fe.on_connected(self)
+        svc = self.svc
+        self.send_event(frames.event_prefix("health", svc.health.payload, svc.state_version()))
+        self.presence_key = svc.presence.connected(self)
         return True
 
 

@@ -22,7 +22,7 @@ def test_gateway_call_prints_payload(gateway, home):
     st = json.loads(r.stdout)
     assert st["pid"] == gateway.pid
     names = {p["name"] for p in st["processes"]}
-    assert names == {"supervisor", "frontend", "agent", "node", "channels"}
+    assert names == {"supervisor", "frontend", "agent", "node"}
 
 
 def test_gateway_call_rpc_error_exit_1(gateway, home):

@@ -18,7 +18,7 @@ from ..harness import TOKEN, Gateway, Home, running_gateway, wait_for
 from ..wsclient import Client, connect_params, open_client
 
 REDACTED = "__OPENCLAW_REDACTED__"
-PROCESS_NAMES = ["supervisor", "frontend", "agent", "node", "channels"]
+PROCESS_NAMES = ["supervisor", "frontend", "agent", "node"]
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +87,7 @@ def test_health_ok_with_workers_ready(admin: Client) -> None:
     h = ok(admin.call("health"))
     assert h["ok"] is True
     assert isinstance(h["ts"], int)
-    for name in ("agent", "node", "channels"):
+    for name in ("agent", "node"):
         assert h["workers"][name]["ready"] is True, h["workers"]
 
 
@@ -129,7 +129,7 @@ def test_status_lists_every_process_of_the_tree(gw: Gateway, reader: Client) -> 
         assert isinstance(p["rssBytes"], int) and p["rssBytes"] > 0, p
     assert rows["supervisor"]["pid"] == gw.pid
     children = gw.children_by_title()
-    for name in ("frontend", "agent", "node", "channels"):
+    for name in ("frontend", "agent", "node"):
         assert rows[name]["pid"] == children[name], (name, rows[name], children)
     assert len({rows[n]["pid"] for n in PROCESS_NAMES}) == len(PROCESS_NAMES)
 
@@ -337,7 +337,7 @@ def test_unknown_method_without_admin_is_forbidden_first(reader: Client, method:
     assert err["details"]["code"] == "MISSING_SCOPE" and err["details"]["missingScope"] == "operator.admin"
 
 
-@pytest.mark.parametrize("method", ["node.pair.request", "gateway.restart"])
+@pytest.mark.parametrize("method", ["node.pair.request", "node.pair.verify"])
 def test_removed_methods_are_unknown_for_admin(admin: Client, method: str) -> None:
     assert error(admin.call(method), "INVALID_REQUEST")["message"] == f"unknown method: {method}"
 

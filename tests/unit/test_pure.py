@@ -13,12 +13,13 @@ import pytest
 from openclaw.frontend.methods.logs_tail import read_tail
 from openclaw.frontend.ws.framing import text_frame
 from openclaw.ipc import control, envelope, frames, launch, scopes
-from openclaw.ipc.config import LoadedConfig, load_config, parse_port_value, redact, redact_raw, resolve_gateway
+from openclaw.ipc.config import parse_port_value, resolve_gateway
+from openclaw.ipc.config_file import LoadedConfig, load_config
+from openclaw.ipc.config_redact import redact, redact_raw
 from openclaw.ipc.errors import ConfigRefusal
 from openclaw.ipc.paths import profile_default_port, resolve_paths
 from openclaw.ipc.version import GATEWAY_VERSION
 from openclaw.supervisor.backoff import Backoff
-from openclaw.supervisor.child import Child, ChildEvent, ChildState, IllegalTransition
 from openclaw.supervisor.gateway_state import GatewayEvent, GatewayState, next_state
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,18 +28,6 @@ REPO = Path(__file__).resolve().parents[2]
 def test_version_constant_matches_pyproject():
     meta = tomllib.loads((REPO / "pyproject.toml").read_text())
     assert GATEWAY_VERSION == meta["project"]["version"]
-
-
-def test_child_lifecycle_table():
-    c = Child(name="agent", role="worker", module="m")
-    assert c.transition(ChildEvent.SPAWN) is ChildState.STARTING
-    assert c.transition(ChildEvent.READY) is ChildState.RUNNING
-    assert c.transition(ChildEvent.EXIT) is ChildState.BACKOFF
-    assert c.transition(ChildEvent.RESPAWN_DUE) is ChildState.STARTING
-    assert c.transition(ChildEvent.STOP) is ChildState.STOPPING
-    assert c.transition(ChildEvent.EXIT) is ChildState.STOPPED
-    with pytest.raises(IllegalTransition):
-        c.transition(ChildEvent.READY)
 
 
 def test_gateway_state_table():

@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from openclaw.ipc import envelope
-from openclaw.ipc.config import ResolvedGateway
+from openclaw.ipc import control, envelope
+from openclaw.ipc.config import config_value
 from openclaw.ipc.errors import invalid_request
 from openclaw.workers.runtime import Worker
 
@@ -16,14 +16,24 @@ HEARTBEAT = {"enabled": True, "every": "30m", "everyMs": 1_800_000, "target": "o
 
 
 class AgentWorker(Worker):
-    name = "agent"
+    kind = "agent"
     events = ["agent", "chat", "sessions.changed", "heartbeat"]
 
-    def __init__(self, gateway: ResolvedGateway) -> None:
-        super().__init__(gateway)
-        self.sessions_path = str(Path(gateway.state_dir) / "agents" / DEFAULT_AGENT / "sessions" / "sessions.json")
+    def __init__(self, cfg: control.Configure) -> None:
+        super().__init__(cfg)
+        self.sessions_path = str(Path(self.gateway.state_dir) / "agents" / DEFAULT_AGENT / "sessions" / "sessions.json")
         self.sessions: list[dict[str, Any]] = []
         self.methods = {"sessions.list": self.sessions_list}
+
+    @property
+    def default_agent(self) -> str:
+        agent = config_value(self.config, "agents.defaults.id", DEFAULT_AGENT)
+        return agent if isinstance(agent, str) and agent else DEFAULT_AGENT
+
+    def apply_config(self, config: dict[str, Any], paths: list[str]) -> None:
+        """agents.* is hot: the next answer and health fragment use it."""
+        self.config = config
+        self.log.info("agent settings updated", paths=paths[:10])
 
     def _sessions_summary(self) -> dict[str, Any]:
         return {"path": self.sessions_path, "count": len(self.sessions), "recent": self.sessions[:5]}
@@ -31,15 +41,15 @@ class AgentWorker(Worker):
     def health_fragment(self) -> dict[str, Any]:
         return {
             "heartbeatSeconds": HEARTBEAT["everyMs"] // 1000,
-            "defaultAgentId": DEFAULT_AGENT,
+            "defaultAgentId": self.default_agent,
             "agents": [
-                {"agentId": DEFAULT_AGENT, "isDefault": True, "heartbeat": HEARTBEAT, "sessions": self._sessions_summary()}
+                {"agentId": self.default_agent, "isDefault": True, "heartbeat": HEARTBEAT, "sessions": self._sessions_summary()}
             ],
             "sessions": self._sessions_summary(),
             "modelRuntime": {"degraded": False, "pendingAgents": []},
         }
 
-    async def sessions_list(self, params: dict[str, Any], caller: envelope.CallerInfo) -> dict[str, Any]:
+    def sessions_list(self, params: dict[str, Any], caller: envelope.CallerInfo) -> dict[str, Any]:
         limit = params.get("limit")
         offset = params.get("offset", 0)
         if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
@@ -62,5 +72,5 @@ class AgentWorker(Worker):
         }
 
 
-def make_worker(gateway: ResolvedGateway) -> AgentWorker:
-    return AgentWorker(gateway)
+def make_worker(cfg: control.Configure) -> AgentWorker:
+    return AgentWorker(cfg)

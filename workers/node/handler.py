@@ -5,25 +5,24 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from openclaw.ipc import envelope
-from openclaw.ipc.config import ResolvedGateway
+from openclaw.ipc import control, envelope
 from openclaw.ipc.errors import invalid_request
 from openclaw.workers.runtime import Worker
 
 
 class NodeWorker(Worker):
-    name = "node"
+    kind = "node"
     events = ["node.pair.requested", "node.pair.resolved", "node.presence"]
 
-    def __init__(self, gateway: ResolvedGateway) -> None:
-        super().__init__(gateway)
+    def __init__(self, cfg: control.Configure) -> None:
+        super().__init__(cfg)
         self.nodes: dict[str, dict[str, Any]] = {}
         self.methods = {"node.list": self.node_list, "node.describe": self.node_describe}
 
-    async def node_list(self, params: dict[str, Any], caller: envelope.CallerInfo) -> dict[str, Any]:
+    def node_list(self, params: dict[str, Any], caller: envelope.CallerInfo) -> dict[str, Any]:
         return {"ts": int(time.time() * 1000), "nodes": list(self.nodes.values())}
 
-    async def node_describe(self, params: dict[str, Any], caller: envelope.CallerInfo) -> dict[str, Any]:
+    def node_describe(self, params: dict[str, Any], caller: envelope.CallerInfo) -> dict[str, Any]:
         node_id = params.get("nodeId")
         if not isinstance(node_id, str) or not node_id:
             raise invalid_request("invalid node.describe params: must have required property 'nodeId'")
@@ -33,5 +32,5 @@ class NodeWorker(Worker):
         return {"ts": int(time.time() * 1000), **node}
 
 
-def make_worker(gateway: ResolvedGateway) -> NodeWorker:
-    return NodeWorker(gateway)
+def make_worker(cfg: control.Configure) -> NodeWorker:
+    return NodeWorker(cfg)

@@ -1,0 +1,42 @@
+"""hello-ok, built from the typed structs in openclaw.ipc.frames (spec §2.4)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from openclaw.ipc import frames, scopes
+
+from ..caller import Connection
+from .limits import MAX_BUFFERED_BYTES, MAX_PAYLOAD
+
+if TYPE_CHECKING:
+    from ..services import Services
+
+_json = msgspec.json.Encoder()
+
+
+def hello_payload(svc: Services, conn: Connection, protocol: int) -> bytes:
+    g = svc.settings.gateway
+    admin = scopes.ADMIN in conn.scopes
+    hello = frames.HelloOk(
+        protocol=protocol,
+        server=frames.ServerInfo(version=svc.version, connId=conn.conn_id, bootId=svc.settings.boot_id),
+        features=msgspec.Raw(svc.features()),
+        snapshot=frames.Snapshot(
+            presence=msgspec.Raw(svc.presence.encoded()),
+            health=msgspec.Raw(svc.health.payload),
+            stateVersion=svc.state_version(),
+            uptimeMs=svc.uptime_ms(),
+            sessionDefaults=frames.SessionDefaults(),
+            configPath=g.config_path if admin else None,  # admin connections only (spec §2.4)
+            stateDir=g.state_dir if admin else None,
+            authMode=g.auth_mode if admin else None,
+        ),
+        auth=frames.HelloAuth(role=conn.role, scopes=conn.scopes, method=conn.auth_method),
+        policy=frames.Policy(
+            maxPayload=MAX_PAYLOAD, maxBufferedBytes=MAX_BUFFERED_BYTES, tickIntervalMs=g.tick_interval_ms
+        ),
+    )
+    return _json.encode(hello)

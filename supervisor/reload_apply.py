@@ -1,0 +1,137 @@
+"""Applying a config change as a transaction: judge the candidate, plan (reload_plan.py), then act on
+the tree (hot pushes, blue/green worker replacements, channel workers started and stopped, a
+front-end restart on a new listener bound before the old one closes), and log one line per decision.
+An unusable file changes nothing but the reported status."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from openclaw.ipc import control, logs
+from openclaw.ipc.config import ResolvedGateway
+from openclaw.ipc.logs import get_logger
+
+from . import report
+from .config_state import Candidate
+from .listener import ListenerStore, bind_all
+from .reload_plan import ReloadPlan, plan_reload
+from .specs import derive_specs
+
+if TYPE_CHECKING:
+    from .loop import Supervisor
+
+log = get_logger("supervisor/reload")
+RESTART_EXPECTED_MS = 1500
+# what only a front-end restart can change; kept as they are while such a change is pending
+_LISTENER_FIELDS = ("port", "port_source", "bind_mode", "bind_hosts", "auth_mode")
+
+
+class ReloadApplier:
+    def __init__(self, sup: Supervisor) -> None:
+        self.sup = sup
+
+    def plan(self, cand: Candidate, forced: bool) -> ReloadPlan | None:
+        cfg = self.sup.config
+        if cand.error is not None:
+            if cfg.reject(cand):
+                where = f" (line {cand.line}, column {cand.column})" if cand.line else ""
+                log.error(f"config reload failed; keeping the last good config{where}", error=cand.error)
+            return None
+        if cfg.is_current(cand):
+            if cfg.status.status == "error":  # the file is back to the config we run
+                cfg.status.status, cfg.status.error, cfg.status.line, cfg.status.column = "ok", None, None, None
+                log.info("config file is valid again (unchanged from the running config)")
+            return None
+        assert cand.loaded is not None and cand.gateway is not None
+        mode = cand.gateway.reload_mode
+        if forced and mode == "off":
+            mode = "hybrid"  # SIGHUP asks for it explicitly
+        current = cfg.gateway
+        current.port = self.sup.port
+        plan = plan_reload(
+            cfg.data, cand.loaded.data, self.sup.specs, derive_specs(cand.loaded.data), current, cand.gateway, mode
+        )
+        log.info(f"config change detected ({', '.join(plan.paths[:8]) or 'formatting only'})", hash=cand.loaded.hash)
+        return plan
+
+    async def execute(self, plan: ReloadPlan, cand: Candidate) -> None:
+        sup, tree = self.sup, self.sup.tree
+        assert cand.loaded is not None and cand.gateway is not None
+        gateway = cand.gateway
+        if plan.pending:  # hot/off mode: what needs a front-end restart waits for one
+            gateway = self._keep_listener(sup.config.gateway, gateway)
+        elif plan.rebind:  # bind the new address before the old one closes
+            try:
+                sup.staged_listeners = ListenerStore(bind_all(gateway.bind_hosts, gateway.port))
+            except OSError as exc:
+                plan.notes.append(
+                    f"cannot listen on port {gateway.port} ({exc.strerror or exc}); still on port {sup.port}"
+                )
+                gateway = self._keep_listener(sup.config.gateway, gateway, auth=False)
+                plan.rebind = False
+        actions = plan.describe()
+        sup.config.accept(dataclasses.replace(cand, gateway=gateway), plan.paths, actions, plan.pending)
+        if plan.start or plan.stop:
+            sup.specs = derive_specs(cand.loaded.data)
+        for line in actions:
+            log.info(line)
+        if plan.mode == "off" and plan.pending:
+            log.info("config change ignored: gateway.reload.mode is off (restart the gateway to apply it)")
+            return
+        if plan.hot or plan.replace or plan.start or plan.stop or plan.restart_frontend:
+            sup.reloading = True
+            sup.notify.reloading("reloading config")
+        if "logging" in {p.split(".")[0] for p in plan.supervisor}:
+            logs.configure(gateway.log_file, "supervisor", verbose=gateway.verbose, level=gateway.log_level)
+        config_json = sup.config.config_json()
+        for name in tree.touches_fatal(plan.touches()):
+            tree.retry(name)
+        for name, paths in plan.hot.items():
+            child = tree.children.get(name)
+            if child is None:
+                continue
+            msg = control.ApplyConfig(
+                gateway=gateway, config=config_json, paths=paths, rotate_credentials=plan.rotate_credentials and name == "frontend"
+            )
+            for proc in (child.current, child.successor):
+                if proc is not None and proc.configured and not proc.exited:
+                    tree.send_to(proc.instance, msg)
+        for name in plan.start:
+            tree.add(sup.specs[name])  # advance() starts it
+        for name in plan.replace:
+            if name in tree.children:
+                await tree.replace(name)
+        for name in plan.stop:
+            if name in tree.children:
+                tree.stop(name, "channel removed from the config")
+        if plan.restart_frontend:
+            sup.frontend_restart = True
+            tree.stop("frontend", "gateway restarting", RESTART_EXPECTED_MS)
+
+    def adopt_for_restart(self, cand: Candidate) -> None:
+        """An in-process restart takes the file as it is now, listener included."""
+        sup = self.sup
+        assert cand.loaded is not None and cand.gateway is not None
+        gateway = cand.gateway
+        if (gateway.port, gateway.bind_hosts) != (sup.port, sup.config.gateway.bind_hosts):
+            try:
+                new = ListenerStore(bind_all(gateway.bind_hosts, gateway.port))
+            except OSError as exc:
+                log.error("cannot listen on the new address; keeping the old one", port=gateway.port, error=str(exc))
+                gateway = self._keep_listener(sup.config.gateway, gateway, auth=False)
+            else:
+                sup.listeners.close()
+                sup.listeners = new
+        gateway.port = sup.port
+        sup.config.accept(dataclasses.replace(cand, gateway=gateway), [], ["in-process restart"], [])
+        sup.specs = derive_specs(cand.loaded.data)
+        logs.configure(gateway.log_file, "supervisor", verbose=gateway.verbose, level=gateway.log_level)
+        report.write_instance_file(sup.plan.paths.instance_file, gateway, sup.port, sup.started_ms)
+
+    @staticmethod
+    def _keep_listener(old: ResolvedGateway, new: ResolvedGateway, auth: bool = True) -> ResolvedGateway:
+        fields = _LISTENER_FIELDS if auth else _LISTENER_FIELDS[:-1]
+        return msgspec.structs.replace(new, **{f: getattr(old, f) for f in fields})
