@@ -134,7 +134,11 @@ def _probe(target: Any, timeout: int) -> dict[str, Any]:
         try:
             status = client.call("status")
             rpc["kind"] = "read"
-            rpc["status"] = {k: status.get(k) for k in ("version", "pid", "uptimeMs", "configPath", "processes", "generation")}
+            sup = status.get("supervision") or {}
+            rpc["status"] = {
+                "version": status.get("runtimeVersion"), "pid": status.get("pid"),
+                **{k: sup.get(k) for k in ("uptimeMs", "configPath", "processes", "generation", "configReload")},
+            }
         except RpcError as exc:
             rpc["statusError"] = exc.to_json()
     except TransportError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from openclaw.ipc.version import GATEWAY_VERSION
+from openclaw.ipc.version import COMPAT_VERSION, GATEWAY_VERSION
 
 from . import options as gc
 from . import gateway_run as gr
@@ -27,7 +27,7 @@ app.add_typer(gateway_app, name="gateway")
 
 def _version(value: bool) -> None:
     if value:
-        print(f"OpenClaw Gateway (python) {GATEWAY_VERSION}")
+        print(f"OpenClaw Gateway (python) {GATEWAY_VERSION}, protocol-compatible with openclaw {COMPAT_VERSION}")
         raise typer.Exit()
 
 

@@ -1,6 +1,10 @@
 """The gateway health snapshot: composed from the process tree, the workers' fragments, the
 config-reload status and the event loop; cached, so answering `health` is a byte copy.
 
+Two encodings: `payload` answers the `health` method (upstream's fields plus this gateway's:
+every child with its state, what the config watcher knows); `snapshot_payload` goes into
+hello-ok and `health` events and keeps to upstream's closed HealthSnapshot schema.
+
 Rebuilt when something it shows changes (pushed as a `health` event, debounced), refreshed
 quietly every few seconds for the event-loop figures, and pushed at least once a minute.
 """
@@ -26,12 +30,18 @@ QUIET_REFRESH_S = 5.0
 PUSH_EVERY_S = 60.0
 
 
+SNAPSHOT_KEYS = (
+    "ok", "ts", "durationMs", "plugins", "configReload", "channels", "channelOrder", "channelLabels",
+    "heartbeatSeconds", "defaultAgentId", "agents", "sessions", "eventLoop",
+)
+
+
 def reload_view(st: control.ReloadStatus | None, mode: str) -> dict[str, Any]:
     """`health.configReload`: upstream's `hotReloadStatus` plus what the watcher knows."""
     if st is None:
-        return {"hotReloadStatus": "off" if mode == "off" else "active", "mode": mode, "status": "ok"}
+        return {"hotReloadStatus": "disabled" if mode == "off" else "active", "mode": mode, "status": "ok"}
     out: dict[str, Any] = {
-        "hotReloadStatus": "off" if st.mode == "off" else ("error" if st.status == "error" else "active"),
+        "hotReloadStatus": "disabled" if st.mode == "off" else "active",
         "mode": st.mode,
         "status": st.status,
         "path": st.path,
@@ -76,6 +86,7 @@ class HealthState:
         self.settings, self.router, self.tree, self.loop_monitor, self.push = settings, router, tree, loop_monitor, push
         self.version = 0
         self.payload = b"{}"
+        self.snapshot_payload = b"{}"
         self.ok = False
         self.snapshot: dict[str, Any] = {}
         self._scheduled: asyncio.TimerHandle | None = None
@@ -107,7 +118,7 @@ class HealthState:
         self._scheduled = None
         self.version += 1
         self._last_push = time.monotonic()
-        self.push(self.payload)
+        self.push(self.snapshot_payload)
 
     def rebuild(self) -> None:
         t0 = time.perf_counter()
@@ -124,7 +135,7 @@ class HealthState:
             "heartbeatSeconds": 0,
             "defaultAgentId": "main",
             "agents": [],
-            "sessions": {"path": None, "count": 0, "recent": []},
+            "sessions": {"path": "", "count": 0, "recent": []},
             "modelRuntime": {"degraded": False, "pendingAgents": []},
         }
         fragments = self.router.fragments()
@@ -155,3 +166,7 @@ class HealthState:
         self.ok = snapshot["ok"]
         self.snapshot = snapshot
         self.payload = msgspec.json.encode(snapshot)
+        clean = {k: snapshot[k] for k in SNAPSHOT_KEYS}
+        clean["ok"] = True  # the schema's `ok` says "collected"; degradation is in the `health` answer
+        clean["configReload"] = {"hotReloadStatus": snapshot["configReload"]["hotReloadStatus"]}
+        self.snapshot_payload = msgspec.json.encode(clean)

@@ -1,5 +1,10 @@
 """Event-loop health, sampled once a second on the loop itself, in upstream's `eventLoop` shape
-(health, status, /readyz, channels.status)."""
+(health, status, /readyz, channels.status):
+
+- `reasons`: "event_loop_delay" (delay p99 or max >= 1 s), "event_loop_utilization" (>= 0.95) and
+  "cpu" (process >= 0.9 of a core); the last two only count when a sample also saw >= 25 ms of delay;
+- `degradedSinceMs`: for how long it has been degraded (a duration), or null.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,8 @@ INTERVAL_S = 1.0
 WINDOW = 30  # samples
 DEGRADED_DELAY_MS = 1000.0
 DEGRADED_UTILIZATION = 0.95
+DEGRADED_CPU = 0.9
+NOTICEABLE_DELAY_MS = 25.0
 
 
 class LoopMonitor:
@@ -25,7 +32,7 @@ class LoopMonitor:
         self.process_ratio = 0.0
         self.thread_ratio = 0.0
         self.host_utilization = 0.0
-        self.degraded_since_ms: int | None = None
+        self.degraded_since: float | None = None  # monotonic
         self._handle: asyncio.TimerHandle | None = None
         self._last = (time.monotonic(), time.process_time(), time.thread_time())
         self._proc = psutil.Process()
@@ -50,20 +57,24 @@ class LoopMonitor:
         self.host_utilization = psutil.cpu_percent(None) / 100
         self._last = (now, cpu, thread)
         degraded = bool(self.reasons())
-        if degraded and self.degraded_since_ms is None:
-            self.degraded_since_ms = int(time.time() * 1000)
+        if degraded and self.degraded_since is None:
+            self.degraded_since = now
         elif not degraded:
-            self.degraded_since_ms = None
+            self.degraded_since = None
         self._expected = now + INTERVAL_S
         loop = asyncio.get_running_loop()
         self._handle = loop.call_at(loop.time() + INTERVAL_S, self._sample)
 
     def reasons(self) -> list[str]:
         out = []
-        if self.delays and max(self.delays) > DEGRADED_DELAY_MS:
-            out.append("event-loop-delay")
-        if self.utilization > DEGRADED_UTILIZATION:
-            out.append("event-loop-utilization")
+        worst = max(self.delays) if self.delays else 0.0
+        if worst >= DEGRADED_DELAY_MS:
+            out.append("event_loop_delay")
+        if worst >= NOTICEABLE_DELAY_MS and self.interval_ms >= INTERVAL_S * 1000:
+            if self.utilization >= DEGRADED_UTILIZATION:
+                out.append("event_loop_utilization")
+            if self.process_ratio >= DEGRADED_CPU:
+                out.append("cpu")
         return out
 
     def snapshot(self) -> dict[str, Any]:
@@ -72,9 +83,11 @@ class LoopMonitor:
         reasons = self.reasons()
         return {
             "degraded": bool(reasons),
-            "degradedSinceMs": self.degraded_since_ms,
+            "degradedSinceMs": (
+                int((time.monotonic() - self.degraded_since) * 1000) if reasons and self.degraded_since is not None else None
+            ),
             "reasons": reasons,
-            "intervalMs": round(self.interval_ms, 1),
+            "intervalMs": int(round(self.interval_ms)),
             "delayP99Ms": round(p99, 1),
             "delayMaxMs": round(s[-1] if s else 0.0, 1),
             "utilization": round(self.utilization, 3),

@@ -18,7 +18,7 @@ from openclaw.ipc import control
 from openclaw.ipc.child_link import SupervisorLink
 from openclaw.ipc.logs import get_logger
 from openclaw.ipc.transport import endpoint
-from openclaw.ipc.version import GATEWAY_VERSION
+from openclaw.ipc.version import BUILD_ID, COMPAT_VERSION
 
 from .health_state import HealthState
 from .loop_monitor import LoopMonitor
@@ -35,7 +35,8 @@ BASE_EVENTS = ["connect.challenge", "tick", "health", "presence", "shutdown", "c
 class Services:
     def __init__(self, ctx: zmq.Context, link: SupervisorLink, cfg: control.Configure, local_methods: list[str]) -> None:
         self.settings = Settings(cfg)
-        self.version = GATEWAY_VERSION
+        self.version = COMPAT_VERSION  # what clients compare with theirs
+        self.build_id = BUILD_ID
         self.log = get_logger("gateway")
         self.started_mono = time.monotonic()
         self.instance_id = str(

@@ -3,20 +3,37 @@ the config-reload status. Read by /readyz, `health` and `status`."""
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 from openclaw.ipc import control
 
 RUNNING = frozenset({"running", "replacing"})
+STABILITY_CAPACITY = 1000
 
 
 class TreeView:
     def __init__(self) -> None:
         self.state: control.TreeState | None = None
         self.on_change: list[Callable[[], None]] = []
+        self.started = False  # every child was running at least once (/startupz)
+        self.stability: deque[dict[str, Any]] = deque(maxlen=STABILITY_CAPACITY)  # diagnostics.stability
+        self.stability_seq = 0
 
     def update(self, state: control.TreeState) -> None:
+        before = {p.name: p.state for p in self.children}
         self.state = state
+        for p in self.children:
+            if before.get(p.name) != p.state:
+                self.stability_seq += 1
+                self.stability.append({
+                    "seq": self.stability_seq, "ts": int(time.time() * 1000), "type": "process.state",
+                    "source": p.name, "state": p.state, "pid": p.pid, "reason": p.reason,
+                })
+        if not self.started and self.children and not self.not_ready():
+            self.started = True
         for callback in self.on_change:
             callback()
 

@@ -34,8 +34,15 @@ async def ready(request: web.Request) -> web.Response:
 
 
 async def startup(request: web.Request) -> web.Response:
+    """200 once every child has been up; 503 while starting (clients wait) or draining."""
     svc = request.app[SERVICES]
-    return json_response({"ok": True, "status": "started", "version": svc.version, "uptimeMs": svc.uptime_ms()})
+    body: dict[str, object] = {"version": svc.version, "uptimeMs": svc.uptime_ms()}
+    if svc.draining:
+        return json_response({"ok": False, "status": "draining", **body}, status=503)
+    if not svc.tree.started:
+        pending = ", ".join(p.name for p in svc.tree.not_ready()) or "supervisor"
+        return json_response({"ok": False, "status": "starting", "pendingReason": f"starting {pending}", **body}, status=503)
+    return json_response({"ok": True, "status": "started", **body})
 
 
 ROUTES = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 from .base import LocalMethod
 from .channels import channels_status
 from .config import config_apply, config_get, config_patch
+from .diagnostics import diagnostics_stability
 from .health import health
 from .logs_tail import logs_tail
 from .presence import system_event, system_presence
@@ -18,6 +19,7 @@ LOCAL_METHODS: dict[str, LocalMethod] = {
     "system-presence": system_presence,
     "system-event": system_event,
     "channels.status": channels_status,
+    "diagnostics.stability": diagnostics_stability,
     "config.get": config_get,
     "config.apply": config_apply,
     "config.patch": config_patch,

@@ -22,11 +22,11 @@ def hello_payload(svc: Services, conn: Connection, protocol: int) -> bytes:
     admin = scopes.ADMIN in conn.scopes
     hello = frames.HelloOk(
         protocol=protocol,
-        server=frames.ServerInfo(version=svc.version, connId=conn.conn_id, bootId=svc.settings.boot_id),
+        server=frames.ServerInfo(version=svc.version, connId=conn.conn_id, bootId=svc.settings.boot_id, buildId=svc.build_id),
         features=msgspec.Raw(svc.features()),
         snapshot=frames.Snapshot(
             presence=msgspec.Raw(svc.presence.encoded()),
-            health=msgspec.Raw(svc.health.payload),
+            health=msgspec.Raw(svc.health.snapshot_payload),
             stateVersion=svc.state_version(),
             uptimeMs=svc.uptime_ms(),
             sessionDefaults=frames.SessionDefaults(),

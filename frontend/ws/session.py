@@ -187,7 +187,7 @@ class Session:
         self.connected_at = int(time.time() * 1000)
         self.send_raw(hello)
         svc = self.svc
-        self.send_event(frames.event_prefix("health", svc.health.payload, svc.state_version()))
+        self.send_event(frames.event_prefix("health", svc.health.snapshot_payload, svc.state_version()))
         self.presence_key = svc.presence.connected(self)
         return True
 

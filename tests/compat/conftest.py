@@ -22,6 +22,7 @@ import pytest
 from ..harness import REPO, Gateway, Home, free_port
 
 INSTALLER = REPO / "ops" / "upstream-cli.sh"
+LOOPBACK_GUARD = Path(__file__).with_name("loopback_only.cjs")
 INSTALL_TIMEOUT_S = 900
 COMMAND_TIMEOUT_S = 60
 UPSTREAM_VERSION = "2026.9.6"
@@ -59,16 +60,21 @@ class UpstreamCli:
     wrapper: Path
     node_bin: Path
 
-    def env(self, home: Home) -> dict[str, str]:
-        """The test user's environment: same HOME/config as the gateway, Node 24 first on PATH, no mDNS."""
+    def env(self, home: Home, **extra: str) -> dict[str, str]:
+        """The test user's environment: same HOME/config as the gateway, Node 24 first on PATH, no mDNS,
+        and a preload that refuses any non-loopback connection (the CLI's npm update check included)."""
         path = f"{self.node_bin}{os.pathsep}{os.environ.get('PATH', '')}"
-        return home.env(OPENCLAW_DISABLE_BONJOUR="1", NO_COLOR="1", PATH=path)
+        return home.env(
+            OPENCLAW_DISABLE_BONJOUR="1", NO_COLOR="1", PATH=path,
+            NODE_OPTIONS=f"--require {LOOPBACK_GUARD}", OPENCLAW_BLOCKED_LOG=str(home.root / "blocked-connections.log"),
+            **extra,
+        )
 
-    def run(self, home: Home, *args: str, timeout: float = COMMAND_TIMEOUT_S) -> CliResult:
+    def run(self, home: Home, *args: str, timeout: float = COMMAND_TIMEOUT_S, env: dict[str, str] | None = None) -> CliResult:
         """Run `openclaw ARGS` (upstream) as the Home's user; the whole process group dies on timeout."""
         t0 = time.monotonic()
         proc = subprocess.Popen(
-            [str(self.wrapper), *args], env=self.env(home), cwd=str(home.root), stdin=subprocess.DEVNULL,
+            [str(self.wrapper), *args], env=self.env(home, **(env or {})), cwd=str(home.root), stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
         )
         try:
@@ -116,8 +122,8 @@ def upstream_cli() -> UpstreamCli:
 def cli(upstream_cli: UpstreamCli, home: Home) -> Callable[..., CliResult]:
     """`cli("gateway", "health", ...)` runs the upstream CLI as the test's Home user."""
 
-    def run(*args: str, timeout: float = COMMAND_TIMEOUT_S) -> CliResult:
-        return upstream_cli.run(home, *args, timeout=timeout)
+    def run(*args: str, timeout: float = COMMAND_TIMEOUT_S, env: dict[str, str] | None = None) -> CliResult:
+        return upstream_cli.run(home, *args, timeout=timeout, env=env)
 
     return run
 

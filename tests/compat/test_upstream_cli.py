@@ -60,7 +60,7 @@ def test_gateway_call_status(cli, gateway: Gateway) -> None:
     res = cli("gateway", "call", "status", *explicit(gateway), "--json")
     payload = ok_json(res)
     assert payload.get("pid") == gateway.pid, res.describe()
-    procs = payload.get("processes")
+    procs = (payload.get("supervision") or {}).get("processes")
     assert isinstance(procs, list) and procs, res.describe()
     sup = [p for p in procs if p.get("role") == "supervisor"]
     assert len(sup) == 1 and sup[0].get("pid") == gateway.pid, f"supervisor pid != {gateway.pid}:\n{res.describe()}"

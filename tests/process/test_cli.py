@@ -21,7 +21,7 @@ def test_gateway_call_prints_payload(gateway, home):
     assert r.returncode == 0, r.stderr
     st = json.loads(r.stdout)
     assert st["pid"] == gateway.pid
-    names = {p["name"] for p in st["processes"]}
+    names = {p["name"] for p in st["supervision"]["processes"]}
     assert names == {"supervisor", "frontend", "agent", "node"}
 
 

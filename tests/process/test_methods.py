@@ -98,7 +98,15 @@ def test_health_matches_hello_snapshot_shape(gw: Gateway) -> None:
         h = ok(c.call("health"))
     finally:
         c.close()
-    assert set(hello["snapshot"]["health"]) == set(h), "health method and hello snapshot differ in shape"
+    snap = hello["snapshot"]["health"]
+    # hello-ok keeps to upstream's closed HealthSnapshot schema; the method adds this gateway's details
+    assert set(snap) == {
+        "ok", "ts", "durationMs", "plugins", "configReload", "channels", "channelOrder", "channelLabels",
+        "heartbeatSeconds", "defaultAgentId", "agents", "sessions", "eventLoop",
+    }
+    assert snap["configReload"] == {"hotReloadStatus": "active"}
+    assert set(snap) < set(h) and {"workers", "modelRuntime"} <= set(h)
+    assert isinstance(snap["eventLoop"]["reasons"], list) and isinstance(snap["sessions"]["path"], str)
 
 
 def test_health_needs_no_scope(gw: Gateway) -> None:
@@ -118,7 +126,7 @@ def test_health_needs_no_scope(gw: Gateway) -> None:
 def test_status_lists_every_process_of_the_tree(gw: Gateway, reader: Client) -> None:
     st = ok(reader.call("status"))
     assert st["pid"] == gw.pid
-    rows = {p["name"]: p for p in st["processes"]}
+    rows = {p["name"]: p for p in st["supervision"]["processes"]}
     assert set(PROCESS_NAMES) <= set(rows), rows.keys()
     for name in PROCESS_NAMES:
         p = rows[name]

@@ -41,7 +41,7 @@ def test_stop_signal_drains_clients_and_leaves_nothing(gateway, sig):
 def test_sigusr1_restarts_children_in_process(gateway):
     before = gateway.children_by_title()
     c = open_client(gateway.url)
-    boot1 = c.call("status")["payload"]["bootId"]
+    boot1 = c.call("status")["payload"]["supervision"]["bootId"]
     gateway.signal(signal.SIGUSR1)
     ev, code = _shutdown_then_close(c)
     assert ev["payload"]["reason"] == "gateway restarting"
@@ -55,8 +55,8 @@ def test_sigusr1_restarts_children_in_process(gateway):
     c2 = open_client(gateway.url)
     st = c2.call("status")["payload"]
     assert st["pid"] == gateway.pid
-    assert st["generation"] == 1
-    assert st["bootId"] == boot1  # same supervisor boot
+    assert st["supervision"]["generation"] == 1
+    assert st["supervision"]["bootId"] == boot1  # same supervisor boot
     hello_seq = c2.next_event("health")["seq"]
     assert hello_seq == 1
     c2.close()
@@ -102,7 +102,7 @@ def test_killed_worker_is_restarted_and_clients_stay_connected(gateway):
     assert c.call("health")["ok"]
 
     def restarted() -> bool:
-        row = {p["name"]: p for p in c.call("status")["payload"]["processes"]}["agent"]
+        row = {p["name"]: p for p in c.call("status")["payload"]["supervision"]["processes"]}["agent"]
         return row["pid"] not in (None, old) and row["state"] == "running" and row["restarts"] >= 1
 
     wait_for(restarted, 10, interval=0.1, what="agent restarted")
@@ -164,7 +164,7 @@ def test_restart_request_rpc_is_acknowledged_then_done(gateway):
     assert ev["payload"]["reason"] == "gateway restarting" and code == 1012
     gateway.wait_ready()
     c2 = open_client(gateway.url)
-    assert c2.call("status")["payload"]["generation"] == 1
+    assert c2.call("status")["payload"]["supervision"]["generation"] == 1
     c2.close()
 
 

@@ -12,7 +12,7 @@ from openclaw.ipc.errors import invalid_request
 from openclaw.workers.runtime import Worker
 
 DEFAULT_AGENT = "main"
-HEARTBEAT = {"enabled": True, "every": "30m", "everyMs": 1_800_000, "target": "owner", "ackMaxChars": 300}
+HEARTBEAT = {"enabled": True, "every": "30m", "everyMs": 1_800_000, "prompt": "", "target": "owner", "ackMaxChars": 300}
 
 
 class AgentWorker(Worker):
@@ -23,7 +23,12 @@ class AgentWorker(Worker):
         super().__init__(cfg)
         self.sessions_path = str(Path(self.gateway.state_dir) / "agents" / DEFAULT_AGENT / "sessions" / "sessions.json")
         self.sessions: list[dict[str, Any]] = []
-        self.methods = {"sessions.list": self.sessions_list}
+        self.last_heartbeat: dict[str, Any] | None = None  # set once a heartbeat has run
+        self.methods = {
+            "sessions.list": self.sessions_list,
+            "last-heartbeat": self.last_heartbeat_method,
+            "doctor.memory.status": self.memory_status,
+        }
 
     @property
     def default_agent(self) -> str:
@@ -69,6 +74,19 @@ class AgentWorker(Worker):
             "owners": [],
             "defaults": {"modelProvider": None, "model": None, "contextTokens": None},
             "sessions": rows,
+        }
+
+
+    def last_heartbeat_method(self, params: dict[str, Any], caller: envelope.CallerInfo) -> dict[str, Any] | None:
+        """The last heartbeat run, or null: no heartbeat has run (agent runs land with issue 8)."""
+        return self.last_heartbeat
+
+    def memory_status(self, params: dict[str, Any], caller: envelope.CallerInfo) -> dict[str, Any]:
+        """What upstream answers when no memory search runtime is registered."""
+        return {
+            "agentId": self.default_agent,
+            "searchRuntimeRegistered": False,
+            "embedding": {"ok": False, "error": "memory search unavailable"},
         }
 
 

@@ -17,7 +17,13 @@ class NodeWorker(Worker):
     def __init__(self, cfg: control.Configure) -> None:
         super().__init__(cfg)
         self.nodes: dict[str, dict[str, Any]] = {}
-        self.methods = {"node.list": self.node_list, "node.describe": self.node_describe}
+        self.pending_devices: list[dict[str, Any]] = []
+        self.paired_devices: list[dict[str, Any]] = []
+        self.methods = {
+            "node.list": self.node_list,
+            "node.describe": self.node_describe,
+            "device.pair.list": self.device_pair_list,
+        }
 
     def node_list(self, params: dict[str, Any], caller: envelope.CallerInfo) -> dict[str, Any]:
         return {"ts": int(time.time() * 1000), "nodes": list(self.nodes.values())}
@@ -30,6 +36,10 @@ class NodeWorker(Worker):
         if node is None:
             raise invalid_request(f"unknown node: {node_id}", details={"nodeId": node_id})
         return {"ts": int(time.time() * 1000), **node}
+
+
+    def device_pair_list(self, params: dict[str, Any], caller: envelope.CallerInfo) -> dict[str, Any]:
+        return {"pending": self.pending_devices, "paired": self.paired_devices}
 
 
 def make_worker(cfg: control.Configure) -> NodeWorker:
