@@ -8,6 +8,7 @@ from openclaw.ipc.version import COMPAT_VERSION, GATEWAY_VERSION
 
 from . import options as gc
 from . import gateway_run as gr
+from .config_app import config_app
 from .globals import OPTIONS
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ gateway_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(gateway_app, name="gateway")
+app.add_typer(config_app, name="config")
 
 
 def _version(value: bool) -> None:

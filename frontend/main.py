@@ -29,6 +29,7 @@ from .services import Services
 from .ws.dispatch import Dispatcher
 
 SHUTDOWN_TIMEOUT_S = 2.0
+WORKERS_WAIT_S = 3.0
 
 
 async def serve() -> int:
@@ -62,6 +63,8 @@ async def serve() -> int:
             build_app(svc, Dispatcher(svc, faults)), handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S
         )
         await runner.setup()
+        if not await svc.workers_registered(WORKERS_WAIT_S):
+            log.warn("not every running worker registered in time; serving anyway")
         for fd in filter(None, os.environ.get("OPENCLAW_LISTEN_FDS", "").split(",")):
             site = web.SockSite(runner, socket.socket(fileno=int(fd)), backlog=1024)
             await site.start()

@@ -7,6 +7,7 @@ presence changes become broadcasts, a rotated secret closes the connections that
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import uuid
@@ -26,7 +27,7 @@ from .presence import PresenceRegistry
 from .router import WorkerRouter
 from .settings import Settings
 from .supervisor_client import SupervisorClient
-from .tree_view import TreeView
+from .tree_view import RUNNING, TreeView
 from .ws.hub import Hub
 
 BASE_EVENTS = ["connect.challenge", "tick", "health", "presence", "shutdown", "config.changed"]
@@ -76,6 +77,19 @@ class Services:
         self.loop_monitor.stop()
         self.hub.stop_ticks()
         self.router.close()
+
+    async def workers_registered(self, timeout_s: float) -> bool:
+        """Wait until every worker the supervisor runs has registered with this front-end. A new
+        front-end beside running workers waits here before it accepts, so a client that reconnects
+        finds every method routed (connections queue meanwhile; none is refused)."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while asyncio.get_running_loop().time() < deadline:
+            if self.tree.state is not None:
+                running = {p.name for p in self.tree.children if p.role == "worker" and p.state in RUNNING}
+                if running <= set(self.router.active):
+                    return True
+            await asyncio.sleep(0.01)
+        return False
 
     def state_version(self) -> dict[str, int]:
         return {"presence": self.presence.version, "health": self.health.version}

@@ -87,19 +87,49 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return out
 
 
+def _leaves(value: Any, prefix: str) -> list[str]:
+    if isinstance(value, dict) and value:
+        return [p for k in sorted(value, key=str) for p in _leaves(value[k], f"{prefix}.{k}")]
+    return [prefix]
+
+
 def changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
-    """Key paths whose value differs, down to the deepest object level (lists compare whole)."""
+    """Key paths whose value differs, down to leaves (lists compare whole). An object added or
+    removed as a whole counts as each of its leaves, so a reload rule for `a.b.c` sees `a.b.c`."""
     if isinstance(old, dict) and isinstance(new, dict):
         out: list[str] = []
         for key in sorted(set(old) | set(new), key=str):
             path = f"{prefix}.{key}" if prefix else str(key)
             a, b = old.get(key, _MISSING), new.get(key, _MISSING)
-            if a is _MISSING or b is _MISSING:
-                out.append(path)
+            if a is _MISSING:
+                out.extend(_leaves(b, path))
+            elif b is _MISSING:
+                out.extend(_leaves(a, path))
             elif a != b or type(a) is not type(b):
                 out.extend(changed_paths(a, b, path))
         return out
-    return [prefix] if prefix and (old != new or type(old) is not type(new)) else []
+    if not prefix or (old == new and type(old) is type(new)):
+        return []
+    if isinstance(old, dict) or isinstance(new, dict):  # an object replaced by a scalar or the reverse
+        return sorted(set(_leaves(old, prefix)) | set(_leaves(new, prefix)))
+    return [prefix]
+
+
+def carry_paths(old: dict[str, Any], new: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+    """`old` with the values at `paths` taken from `new` (a path missing in `new` is removed)."""
+    out = copy.deepcopy(old)
+    for path in paths:
+        try:
+            value = get_path(new, path)
+        except KeyError:
+            out, _ = unset_path(out, path)
+            continue
+        try:
+            out = set_path(out, path, copy.deepcopy(value))
+        except PathError:  # a scalar where an object now is: take the whole parent
+            parent = path.rsplit(".", 1)[0]
+            out = set_path(out, parent, copy.deepcopy(get_path(new, parent))) if "." in path else out
+    return out
 
 
 def parse_cli_value(text: str) -> Any:

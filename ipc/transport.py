@@ -67,7 +67,7 @@ def connect_dealer(ctx: zmq.Context, url: str, identity: str) -> zmq.Socket:
     _common(sock)
     sock.setsockopt(zmq.IDENTITY, identity.encode())
     sock.setsockopt(zmq.RECONNECT_IVL, 50)
-    sock.setsockopt(zmq.RECONNECT_IVL_MAX, 500)
+    sock.setsockopt(zmq.RECONNECT_IVL_MAX, 200)
     sock.connect(url)
     return sock
 

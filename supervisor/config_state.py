@@ -52,9 +52,13 @@ def read_candidate(opts: LaunchOptions, paths: Paths, current: ResolvedGateway) 
 
 
 class ConfigState:
+    """`loaded` is the config the processes run with (the *applied* one); with changes pending
+    (reload mode hot or off) it keeps the old values at those paths. The last good file is known
+    by its hash (`status.last_good_hash`)."""
+
     def __init__(self, loaded: LoadedConfig, gateway: ResolvedGateway) -> None:
-        self.loaded = loaded  # last good
-        self.gateway = gateway  # what the processes run with
+        self.loaded = loaded
+        self.gateway = gateway
         self.status = ReloadStatus(
             mode=gateway.reload_mode, path=loaded.path, last_good_hash=loaded.hash, applied_hash=loaded.hash,
             status="off" if gateway.reload_mode == "off" else "ok",
@@ -76,7 +80,8 @@ class ConfigState:
         return self._json
 
     def is_current(self, candidate: Candidate) -> bool:
-        return candidate.loaded is not None and candidate.loaded.hash == self.loaded.hash
+        """The file is the last good one we saw (whatever part of it is pending)."""
+        return candidate.loaded is not None and candidate.loaded.hash == self.status.last_good_hash
 
     def reject(self, candidate: Candidate) -> bool:
         """Record an unusable file; True when this is news (worth a log line)."""
@@ -85,24 +90,30 @@ class ConfigState:
         st.status, st.error, st.line, st.column = "error", candidate.error, candidate.line, candidate.column
         return news
 
-    def accept(self, candidate: Candidate, paths: list[str], actions: list[str], pending: list[str]) -> None:
-        assert candidate.loaded is not None and candidate.gateway is not None
-        self.loaded = candidate.loaded
-        self.gateway = candidate.gateway
+    def accept(
+        self, applied: LoadedConfig, gateway: ResolvedGateway, file_hash: str,
+        paths: list[str], actions: list[str], pending: list[str],
+    ) -> None:
+        """Take a valid file: `applied` is what now runs (the file itself unless changes are pending)."""
+        self.loaded = applied
+        self.gateway = gateway
         self._json = None
         st = self.status
-        st.mode = candidate.gateway.reload_mode
+        st.mode = gateway.reload_mode
         st.status = "off" if st.mode == "off" else "ok"
         st.error = st.line = st.column = None
-        st.last_good_hash = candidate.loaded.hash
-        if not pending:
-            st.applied_hash = candidate.loaded.hash
-        st.pending_restart = sorted(set(st.pending_restart) | set(pending))
+        st.last_good_hash = file_hash
+        st.applied_hash = file_hash if not pending else None
+        st.pending_restart = sorted(set(pending))
         st.last_change_ms = int(time.time() * 1000)
         st.last_paths = paths[:50]
         st.last_actions = actions
 
+    @property
+    def pending(self) -> bool:
+        return bool(self.status.pending_restart)
+
     def restarted(self) -> None:
-        """After an in-process restart every change is applied."""
+        """After an in-process restart the file as read at the restart runs, whole."""
         self.status.pending_restart = []
         self.status.applied_hash = self.loaded.hash

@@ -222,8 +222,10 @@ class Supervisor:
         self.push_tree_state()
 
     def _settled(self) -> bool:
+        """Serving: the front-end runs and every child had its start (a crash-looping or FATAL
+        one is reported as degraded, it does not hold the gateway back)."""
         fe = self.tree.frontend.state
-        others = (ChildState.RUNNING, ChildState.REPLACING, ChildState.FATAL)
+        others = (ChildState.RUNNING, ChildState.REPLACING, ChildState.BACKOFF, ChildState.FATAL)
         return (
             fe in (ChildState.RUNNING, ChildState.REPLACING)
             and not self.frontend_restart

@@ -5,16 +5,19 @@ An unusable file changes nothing but the reported status."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 import msgspec
 
 from openclaw.ipc import control, logs
 from openclaw.ipc.config import ResolvedGateway
+from openclaw.ipc.config_edit import carry_paths
+from openclaw.ipc.config_file import LoadedConfig
+from openclaw.ipc.errors import ConfigRefusal
 from openclaw.ipc.logs import get_logger
 
 from . import report
+from .bootstrap import resolve
 from .config_state import Candidate
 from .listener import ListenerStore, bind_all
 from .reload_plan import ReloadPlan, plan_reload
@@ -44,7 +47,8 @@ class ReloadApplier:
             if cfg.status.status == "error":  # the file is back to the config we run
                 cfg.status.status, cfg.status.error, cfg.status.line, cfg.status.column = "ok", None, None, None
                 log.info("config file is valid again (unchanged from the running config)")
-            return None
+            if not (forced and cfg.pending):
+                return None
         assert cand.loaded is not None and cand.gateway is not None
         mode = cand.gateway.reload_mode
         if forced and mode == "off":
@@ -61,8 +65,12 @@ class ReloadApplier:
         sup, tree = self.sup, self.sup.tree
         assert cand.loaded is not None and cand.gateway is not None
         gateway = cand.gateway
-        if plan.pending:  # hot/off mode: what needs a front-end restart waits for one
-            gateway = self._keep_listener(sup.config.gateway, gateway)
+        applied = cand.loaded
+        if plan.pending:  # hot/off mode: the pending paths keep their running values
+            done = [p for p in plan.paths if p not in set(plan.pending)]
+            data = carry_paths(sup.config.data, cand.loaded.data, done)
+            applied = LoadedConfig(path=cand.loaded.path, exists=True, raw="", data=data, hash=f"applied:{cand.loaded.hash}")
+            gateway = self._resolve_applied(applied, gateway)
         elif plan.rebind:  # bind the new address before the old one closes
             try:
                 sup.staged_listeners = ListenerStore(bind_all(gateway.bind_hosts, gateway.port))
@@ -73,9 +81,9 @@ class ReloadApplier:
                 gateway = self._keep_listener(sup.config.gateway, gateway, auth=False)
                 plan.rebind = False
         actions = plan.describe()
-        sup.config.accept(dataclasses.replace(cand, gateway=gateway), plan.paths, actions, plan.pending)
+        sup.config.accept(applied, gateway, cand.loaded.hash, plan.paths, actions, plan.pending)
         if plan.start or plan.stop:
-            sup.specs = derive_specs(cand.loaded.data)
+            sup.specs = derive_specs(applied.data)
         for line in actions:
             log.info(line)
         if plan.mode == "off" and plan.pending:
@@ -126,10 +134,18 @@ class ReloadApplier:
                 sup.listeners.close()
                 sup.listeners = new
         gateway.port = sup.port
-        sup.config.accept(dataclasses.replace(cand, gateway=gateway), [], ["in-process restart"], [])
+        sup.config.accept(cand.loaded, gateway, cand.loaded.hash, [], ["in-process restart"], [])
         sup.specs = derive_specs(cand.loaded.data)
         logs.configure(gateway.log_file, "supervisor", verbose=gateway.verbose, level=gateway.log_level)
         report.write_instance_file(sup.plan.paths.instance_file, gateway, sup.port, sup.started_ms)
+
+    def _resolve_applied(self, applied: LoadedConfig, fallback: ResolvedGateway) -> ResolvedGateway:
+        """The settings of the applied mix of old and new; the listener always stays as it is."""
+        try:
+            gateway = resolve(self.sup.plan.opts, self.sup.plan.paths, applied, self.sup.config.gateway)
+        except ConfigRefusal:
+            gateway = fallback
+        return self._keep_listener(self.sup.config.gateway, gateway)
 
     @staticmethod
     def _keep_listener(old: ResolvedGateway, new: ResolvedGateway, auth: bool = True) -> ResolvedGateway:

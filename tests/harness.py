@@ -75,10 +75,38 @@ class Home:
         env.update(extra)
         return env
 
-    def write_config(self, config: dict[str, Any] | str) -> None:
+    def write_config(self, config: dict[str, Any] | str, *, by_rename: bool = False) -> None:
+        """Write the config in place, or as an editor that saves to a temp file and renames it."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         text = config if isinstance(config, str) else json.dumps(config, indent=2)
-        self.config_path.write_text(text)
+        if by_rename:
+            tmp = self.config_path.with_name(f".{self.config_path.name}.swp")
+            tmp.write_text(text)
+            os.replace(tmp, self.config_path)
+        else:
+            self.config_path.write_text(text)
+
+    def config_hash(self) -> str:
+        import hashlib
+
+        return "sha256:" + hashlib.sha256(self.config_path.read_bytes()).hexdigest()
+
+    def log_records(self) -> list[dict[str, Any]]:
+        """The gateway's JSON-lines log, parsed (lines being written are skipped)."""
+        out = []
+        try:
+            lines = self.log_file.read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            return out
+        for line in lines:
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+        return out
+
+    def log_messages(self) -> list[str]:
+        return [r.get("message", "") for r in self.log_records()]
 
     def default_config(self, **gateway: Any) -> dict[str, Any]:
         gw: dict[str, Any] = {"mode": "local", "auth": {"mode": "token", "token": TOKEN}}
@@ -170,17 +198,52 @@ class Gateway:
         return kids
 
     def children_by_title(self) -> dict[str, int]:
+        """Live children by name ("frontend", "agent", "channel:telegram"), from their process titles."""
         out: dict[str, int] = {}
         for k in self.track():
             try:
                 title = " ".join(x for x in k.cmdline() if x)
+                if k.status() == psutil.STATUS_ZOMBIE:
+                    continue
             except psutil.Error:
                 continue
             if title == "openclaw-gateway: frontend":
                 out["frontend"] = k.pid
             elif title.startswith("openclaw-gateway: worker "):
                 out[title.rsplit(" ", 1)[1]] = k.pid
+            elif title.startswith("openclaw-gateway: channel "):
+                out["channel:" + title.rsplit(" ", 1)[1]] = k.pid
         return out
+
+    def wait_applied(self, config_hash: str | None = None, timeout: float = 10.0) -> dict[str, Any]:
+        """Wait until the gateway has taken the config file as it is now; returns health.configReload."""
+        from .wsclient import open_client
+
+        want = config_hash or self.home.config_hash()
+        c = open_client(self.url, scopes=[])
+        try:
+            return wait_for(
+                lambda: (r := c.call("health")["payload"]["configReload"]).get("lastGoodHash") == want and r,
+                timeout, interval=0.05, what=f"config {want[:20]} applied",
+            )
+        finally:
+            c.close()
+
+    def wait_serving(self, timeout: float = 20.0) -> Gateway:
+        """Started and announced, even if a child is crash-looping (so /readyz may be 503)."""
+
+        def serving() -> bool:
+            self.track()
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"gateway exited early ({self.proc.returncode}):\n{self.output()}")
+            rec = self.instance()
+            if not rec or "ready:" not in self.output():
+                return False
+            self.port = rec["port"]
+            return self.http_status("/healthz") == 200
+
+        wait_for(serving, timeout, what="gateway serving")
+        return self
 
     def signal(self, sig: int) -> None:
         os.kill(self.pid, sig)

@@ -1,0 +1,179 @@
+"""`openclaw config get | set | unset | validate | file`: the config file, edited directly.
+
+Writes go through the same atomic writer the gateway uses (temp, fsync, rename; the previous
+file kept as `.bak`; mode kept) and are validated first, so a typo never reaches the file.
+After a write, if this profile's gateway is running, the command waits (up to 5 s) until the
+gateway has taken the change and prints what it did with it.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from openclaw.ipc.config_edit import PathError, get_path, parse_cli_value, render, set_path, unset_path, write_config
+from openclaw.ipc.config_file import ConfigFileError, hash_text, load_config
+from openclaw.ipc.config_redact import REDACTED, is_secret_key, redact
+from openclaw.ipc.config_schema import validate
+from openclaw.ipc.errors import ExitCode
+from openclaw.ipc.paths import resolve_paths
+
+from .client import GatewayClient, RpcError, TransportError
+from .globals import OPTIONS
+from .output import fail, print_json, style
+from .target import CredentialsRequired, resolve_target
+
+APPLY_WAIT_S = 5.0
+
+
+def _path() -> Path:
+    return resolve_paths(OPTIONS.effective_profile).config_path
+
+
+def _load_or_exit(path: Path, *, missing_ok: bool) -> tuple[dict[str, Any], bool]:
+    try:
+        loaded = load_config(path)
+    except ConfigFileError as exc:
+        fail(f"openclaw config: {exc}\nFix the file first (or restore {path.name}.bak).", ExitCode.FAILURE)
+    if not loaded.exists and not missing_ok:
+        fail(f"openclaw config: {path} does not exist.", ExitCode.FAILURE)
+    return loaded.data, loaded.exists
+
+
+def file_cmd(as_json: bool) -> None:
+    path = _path()
+    if as_json:
+        print_json({"path": str(path), "exists": path.exists()})
+    else:
+        print(path if path.exists() else f"{path} (does not exist yet)")
+
+
+def get_cmd(key: str, as_json: bool, reveal: bool) -> None:
+    data, _ = _load_or_exit(_path(), missing_ok=True)
+    try:
+        value = get_path(data, key)
+    except PathError as exc:
+        fail(f"openclaw config: {exc}", ExitCode.USAGE)
+    except KeyError as exc:
+        fail(f"openclaw config: {key} is not set ({exc.args[0]} is missing).", ExitCode.FAILURE)
+    if not reveal:
+        value = REDACTED if isinstance(value, str) and is_secret_key(key.rsplit(".", 1)[-1]) else redact(value)
+    if as_json or not isinstance(value, str):
+        print_json(value)
+    else:
+        print(value)
+
+
+def validate_cmd(as_json: bool) -> None:
+    path = _path()
+    try:
+        loaded = load_config(path)
+    except ConfigFileError as exc:
+        issues = [exc.issue()]
+        warnings: list[dict[str, Any]] = []
+    else:
+        if not loaded.exists:
+            fail(f"openclaw config: {path} does not exist.", ExitCode.FAILURE)
+        issues, warnings = validate(loaded.data)
+    if as_json:
+        print_json({"path": str(path), "valid": not issues, "issues": issues, "warnings": warnings})
+    else:
+        for w in warnings:
+            print(style(f"warning: {w['path']}: {w['message']}", fg="yellow"))
+        for i in issues:
+            where = f" (line {i['line']}, column {i['column']})" if "line" in i else ""
+            print(style(f"error: {i['path']}: {i['message']}{where}", fg="red"))
+        print(f"Config {'valid' if not issues else 'invalid'}: {path}")
+    if issues:
+        raise SystemExit(ExitCode.FAILURE)
+
+
+def set_cmd(key: str, raw_value: str, as_json: bool) -> None:
+    path = _path()
+    data, _ = _load_or_exit(path, missing_ok=True)
+    try:
+        new = set_path(data, key, parse_cli_value(raw_value))
+    except PathError as exc:
+        fail(f"openclaw config: {exc}", ExitCode.FAILURE)
+    _write(path, new, f"set {key}", as_json)
+
+
+def unset_cmd(key: str, as_json: bool) -> None:
+    path = _path()
+    data, _ = _load_or_exit(path, missing_ok=False)
+    try:
+        new, removed = unset_path(data, key)
+    except PathError as exc:
+        fail(f"openclaw config: {exc}", ExitCode.USAGE)
+    if not removed:
+        fail(f"openclaw config: {key} is not set; nothing to unset.", ExitCode.FAILURE)
+    _write(path, new, f"unset {key}", as_json)
+
+
+def _write(path: Path, data: dict[str, Any], what: str, as_json: bool) -> None:
+    errors, _ = validate(data)
+    if errors:
+        if as_json:
+            print_json({"ok": False, "path": str(path), "issues": errors})
+            raise SystemExit(ExitCode.FAILURE)
+        lines = "\n".join(f"  {e['path']}: {e['message']}" for e in errors)
+        fail(f"openclaw config: not written, the result would be invalid:\n{lines}", ExitCode.FAILURE)
+    text = render(data)
+    try:
+        write_config(path, text)
+    except OSError as exc:
+        fail(f"openclaw config: cannot write {path}: {exc.strerror or exc}", ExitCode.FAILURE)
+    new_hash = hash_text(text)
+    gateway = _gateway_reaction(new_hash, data)
+    if as_json:
+        print_json({"ok": True, "path": str(path), "hash": new_hash, "gateway": gateway})
+        return
+    print(f"{what}: written to {path} (previous version: {path.name}.bak)")
+    print(_describe(gateway))
+
+
+def _gateway_reaction(new_hash: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Wait for the running gateway (if any) to take the new file; report what it did."""
+    try:
+        target = resolve_target(None, None, None)
+    except CredentialsRequired:
+        return {"reached": False}
+    deadline = time.monotonic() + APPLY_WAIT_S
+    reached = False
+    while time.monotonic() < deadline:
+        left = max(0.5, deadline - time.monotonic())
+        client = GatewayClient(target.url, token=target.token, password=target.password, timeout_s=left, scopes=[])
+        try:
+            client.connect()
+            reached = True
+            while time.monotonic() < deadline:
+                reload = (client.call("health") or {}).get("configReload") or {}
+                if reload.get("lastGoodHash") == new_hash or reload.get("status") == "error":
+                    return {"reached": True, "configReload": reload}
+                if reload.get("mode") == "off":
+                    return {"reached": True, "configReload": reload}
+                time.sleep(0.1)
+        except TransportError:
+            if not reached:
+                return {"reached": False}
+        except RpcError:
+            pass  # e.g. the token just changed and the gateway has not taken it yet: try again
+        finally:
+            client.close()
+        time.sleep(0.1)
+    return {"reached": reached, "timedOut": True}
+
+
+def _describe(gateway: dict[str, Any]) -> str:
+    if not gateway.get("reached"):
+        return "No running gateway reached; the change applies when it starts."
+    if gateway.get("timedOut"):
+        return f"The running gateway did not take the change within {APPLY_WAIT_S:.0f}s; see `openclaw logs`."
+    reload = gateway["configReload"]
+    if reload.get("status") == "error":
+        return style(f"The running gateway rejected the file and keeps its last good config: {reload.get('error')}", fg="red")
+    if reload.get("mode") == "off":
+        return "gateway.reload.mode is off: restart the gateway (openclaw gateway restart) to apply."
+    actions = reload.get("lastActions") or ["no process needed to change"]
+    return "The running gateway applied it:\n" + "\n".join(f"  - {a}" for a in actions)
