@@ -68,19 +68,6 @@ def _position(text: str, offset: int) -> tuple[int, int]:
     return line, column
 
 
-def _depth_exceeds(value: Any, limit: int) -> bool:
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, (dict, list)))
-        elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node if isinstance(v, (dict, list)))
-    return False
-
-
 def parse_config_text(raw: str, source: str) -> dict[str, Any]:
     """JSON5 text -> the top-level object, or ConfigFileError naming `source` and the position."""
     if len(raw.encode()) > MAX_CONFIG_BYTES:
@@ -88,7 +75,7 @@ def parse_config_text(raw: str, source: str) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        data = pyjson5.decode(raw)
+        data = pyjson5.decode(raw, maxdepth=MAX_CONFIG_DEPTH)
     except pyjson5.Json5NestingTooDeep:
         raise ConfigFileError(source, f"nested deeper than {MAX_CONFIG_DEPTH} levels") from None
     except pyjson5.Json5Exception as exc:
@@ -103,8 +90,6 @@ def parse_config_text(raw: str, source: str) -> dict[str, Any]:
         raise ConfigFileError(source, f"not valid JSON5 ({type(exc).__name__})") from None
     if not isinstance(data, dict):
         raise ConfigFileError(source, "the top level must be an object")
-    if _depth_exceeds(data, MAX_CONFIG_DEPTH):
-        raise ConfigFileError(source, f"nested deeper than {MAX_CONFIG_DEPTH} levels")
     return data
 
 

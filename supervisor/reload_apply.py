@@ -5,7 +5,7 @@ An unusable file changes nothing but the reported status."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import msgspec
 
@@ -17,14 +17,13 @@ from openclaw.ipc.errors import ConfigRefusal
 from openclaw.ipc.logs import get_logger
 
 from . import report
-from .bootstrap import resolve
-from .config_state import Candidate
+from .bootstrap import StartPlan, resolve
+from .config_state import Candidate, ConfigState
 from .listener import ListenerStore, bind_all
 from .reload_plan import ReloadPlan, plan_reload
-from .specs import derive_specs
-
-if TYPE_CHECKING:
-    from .loop import Supervisor
+from .notify import Notifier
+from .specs import ChildSpec, derive_specs
+from .tree import ProcessTree
 
 log = get_logger("supervisor/reload")
 RESTART_EXPECTED_MS = 1500
@@ -32,8 +31,26 @@ RESTART_EXPECTED_MS = 1500
 _LISTENER_FIELDS = ("port", "port_source", "bind_mode", "bind_hosts", "auth_mode")
 
 
+class ReloadTarget(Protocol):
+    """What a reload reads and changes of the supervisor (loop.Supervisor is one)."""
+
+    plan: StartPlan
+    config: ConfigState
+    tree: ProcessTree
+    specs: dict[str, ChildSpec]
+    listeners: ListenerStore
+    staged_listeners: ListenerStore | None
+    notify: Notifier
+    reloading: bool
+    frontend_restart: bool
+    started_ms: int
+
+    @property
+    def port(self) -> int: ...
+
+
 class ReloadApplier:
-    def __init__(self, sup: Supervisor) -> None:
+    def __init__(self, sup: ReloadTarget) -> None:
         self.sup = sup
 
     def plan(self, cand: Candidate, forced: bool) -> ReloadPlan | None:

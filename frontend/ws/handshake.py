@@ -16,11 +16,12 @@ from openclaw.ipc.errors import ErrorCode, GatewayError
 from openclaw.ipc.secrets_compare import secret_equals
 from openclaw.ipc.version import LEGACY_PROTOCOL_VERSION, PROTOCOL_VERSION
 
+from ..caller import Connection
 from ..settings import secret_digest
 from .hello import hello_payload
 
 if TYPE_CHECKING:
-    from .session import Session
+    from ..services import Services
 
 class HandshakeRejected(Exception):
     def __init__(self, response: bytes | None, close_code: int, reason: str) -> None:
@@ -39,7 +40,7 @@ def _auth_details(code: str, reason: str, next_step: str) -> dict[str, Any]:
     return {"code": code, "authReason": reason, "canRetryWithDeviceToken": False, "recommendedNextStep": next_step}
 
 
-def accept_connect(session: Session, data: bytes) -> bytes:
+def accept_connect(svc: Services, session: Connection, data: bytes) -> bytes:
     """Return the hello-ok response frame, or raise HandshakeRejected."""
     try:
         raw = frames.any_decoder.decode(data)
@@ -58,12 +59,12 @@ def accept_connect(session: Session, data: bytes) -> bytes:
     role = params.role or "operator"
     if role not in ("operator", "node"):
         raise _reject(req.id, ErrorCode.INVALID_REQUEST, f"unauthorized role: {role}")
-    _check_secret(session, req.id, params)
+    _check_secret(svc, session, req.id, params)
     session.client = params.client
     session.role = role
     session.scopes = scopes.normalize(params.scopes) if role == "operator" else []
     negotiated = PROTOCOL_VERSION if params.minProtocol <= PROTOCOL_VERSION <= params.maxProtocol else LEGACY_PROTOCOL_VERSION
-    return frames.response_ok(req.id, hello_payload(session.svc, session, negotiated))
+    return frames.response_ok(req.id, hello_payload(svc, session, negotiated))
 
 
 def _decode_params(req: frames.RequestFrame) -> frames.ConnectParams:
@@ -107,8 +108,8 @@ def _check_protocol(req_id: Any, params: frames.ConnectParams) -> None:
     raise _reject(req_id, ErrorCode.INVALID_REQUEST, "protocol mismatch", close_code=1002, details=details)
 
 
-def _check_secret(session: Session, req_id: Any, params: frames.ConnectParams) -> None:
-    g = session.svc.settings.gateway
+def _check_secret(svc: Services, session: Connection, req_id: Any, params: frames.ConnectParams) -> None:
+    g = svc.settings.gateway
     auth = params.auth or frames.ConnectAuth()
     provided = auth.token if auth.token is not None else auth.password
     if g.auth_mode == "none":

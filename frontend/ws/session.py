@@ -175,7 +175,7 @@ class Session:
             await ws.close(code=1009, message=b"")
             return False
         try:
-            hello = accept_connect(self, data)
+            hello = accept_connect(self.svc, self, data)
         except HandshakeRejected as rej:
             self.advance(SessionEvent.REJECT)
             if rej.response is not None:
