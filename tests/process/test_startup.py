@@ -40,6 +40,10 @@ def test_missing_config_refused_78(home):
         ({"gateway": {"mode": "local", "reload": {"mode": "sometimes"}}}, "gateway.reload.mode"),
         ("{ gateway: { mode: 'local', ", "Invalid config"),
         ("[1, 2]", "must be an object"),
+        ('{"gateway": {"mode": "local"}, "a":' + '{"a":' * 3000 + "1" + "}" * 3001, "nested deeper than 64 levels"),
+        ('{gateway: {mode: "local"},\n  oops }', ":2:8: not valid JSON5 (expected ':', found '}')"),
+        ({"gateway": {"mode": "local", "prot": 1}}, "gateway.prot: unknown key"),
+        ({"gateway": {"mode": "local"}, "meta": {"blob": "x" * (2 * 1024 * 1024)}}, "larger than 2097152 bytes"),
     ],
 )
 def test_config_refusals_exit_78_before_binding(home, config, needle):
