@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 
 from openclaw.ipc import control
+from openclaw.ipc.errors import DECODE_ERRORS
 
 from .loop_monitor import LoopMonitor
 from .router import WorkerRouter
@@ -144,7 +145,7 @@ class HealthState:
                 continue
             try:
                 data = msgspec.json.decode(raw)
-            except msgspec.DecodeError:
+            except DECODE_ERRORS:
                 continue
             if isinstance(data, dict):
                 snapshot.update(data)

@@ -14,6 +14,10 @@ import msgspec
 
 _json = msgspec.json.Encoder()
 
+# What decoding untrusted bytes can raise: msgspec raises RecursionError (not DecodeError) on
+# input nested deeper than the interpreter's stack, e.g. 100,000 `[`. Catch both, everywhere.
+DECODE_ERRORS = (msgspec.DecodeError, RecursionError)
+
 
 class ErrorCode(str, enum.Enum):
     INVALID_REQUEST = "INVALID_REQUEST"

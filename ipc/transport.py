@@ -20,6 +20,7 @@ from typing import Generic, TypeVar
 import msgspec
 import zmq
 
+from .errors import DECODE_ERRORS
 from .logs import Logger
 
 HWM = 10000
@@ -134,8 +135,8 @@ class Endpoint(Generic[M]):
                 identity, body = None, frames[0]
             try:
                 msg = self.decoder.decode(body)
-            except msgspec.DecodeError as exc:
-                self._drop(identity, str(exc))
+            except DECODE_ERRORS as exc:
+                self._drop(identity, type(exc).__name__ if isinstance(exc, RecursionError) else str(exc))
                 continue
             try:
                 self.handle(identity, msg)

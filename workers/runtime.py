@@ -28,7 +28,7 @@ import zmq
 from openclaw.ipc import control, envelope, logs
 from openclaw.ipc.child_link import SupervisorLink, install_stop_signals
 from openclaw.ipc.config import ResolvedGateway
-from openclaw.ipc.errors import ConfigRefusal, ErrorCode, GatewayError, internal_error, unavailable
+from openclaw.ipc.errors import DECODE_ERRORS, ConfigRefusal, ErrorCode, GatewayError, internal_error, unavailable
 from openclaw.ipc.faults import Faults, faults_for
 from openclaw.ipc.logs import get_logger
 from openclaw.ipc.transport import Endpoint, connect_dealer, endpoint
@@ -80,8 +80,9 @@ def decode_params(raw: bytes, method: str) -> dict[str, Any]:
         return {}
     try:
         value = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
-        raise GatewayError(ErrorCode.INVALID_REQUEST, f"invalid {method} params: not JSON") from None
+    except DECODE_ERRORS as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else "not JSON"
+        raise GatewayError(ErrorCode.INVALID_REQUEST, f"invalid {method} params: {why}") from None
     if value is None:
         return {}
     if not isinstance(value, dict):

@@ -6,7 +6,7 @@ from typing import TypeVar
 
 import msgspec
 
-from openclaw.ipc.errors import invalid_request
+from openclaw.ipc.errors import DECODE_ERRORS, invalid_request
 
 T = TypeVar("T")
 _decoders: dict[type, msgspec.json.Decoder] = {}
@@ -27,9 +27,13 @@ def decode(raw: bytes, schema: type[T], method: str) -> T:
             "Expected `object`", "must be object"
         )
         raise invalid_request(f"invalid {method} params: at {path}: {text}") from None
-    except msgspec.DecodeError as exc:
-        raise invalid_request(f"invalid {method} params: {exc}") from None
+    except DECODE_ERRORS as exc:
+        raise invalid_request(f"invalid {method} params: {_why(exc)}") from None
 
 
 class Empty(msgspec.Struct):
     """Params accepted and ignored (upstream tolerates extra keys on these)."""
+
+
+def _why(exc: Exception) -> str:
+    return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)

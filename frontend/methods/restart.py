@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from openclaw.ipc.errors import ShapedError, unavailable
+from openclaw.ipc.errors import DECODE_ERRORS, ShapedError, unavailable
 
 from ..caller import Connection
 
@@ -20,7 +20,7 @@ async def restart_request(svc: Services, conn: Connection, raw: bytes) -> bytes:
     if raw:
         try:
             params: Any = msgspec.json.decode(raw)
-        except msgspec.DecodeError:
+        except DECODE_ERRORS:
             params = None
         if isinstance(params, dict) and isinstance(params.get("reason"), str):
             reason = params["reason"][:200]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from openclaw.ipc import envelope, frames, scopes
-from openclaw.ipc.errors import ErrorCode, ErrorShape, GatewayError, internal_error, invalid_request, unavailable
+from openclaw.ipc.errors import DECODE_ERRORS, ErrorCode, ErrorShape, GatewayError, internal_error, invalid_request, unavailable
 from openclaw.ipc.faults import Faults
 from openclaw.ipc.logs import get_logger
 
@@ -44,7 +44,7 @@ class Dispatcher:
     def handle(self, conn: Connection, data: bytes) -> None:
         try:
             req = frames.request_decoder.decode(data)
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        except DECODE_ERRORS as exc:
             self._invalid_frame(conn, data, exc)
             return
         if self.faults is not None:
@@ -112,7 +112,7 @@ class Dispatcher:
         if table_scope == "dynamic" and raw_params:
             try:
                 params = msgspec.json.decode(raw_params)
-            except msgspec.DecodeError:
+            except DECODE_ERRORS:
                 params = None
         needed = scopes.required_scope(method, params)
         if not scopes.satisfies(conn.scopes, needed):
@@ -148,9 +148,13 @@ class Dispatcher:
 
     def _invalid_frame(self, conn: Connection, data: bytes, exc: Exception) -> None:
         """A frame that is not a valid request: answer with its own id when it had one."""
+        if isinstance(exc, RecursionError):
+            error = GatewayError(ErrorCode.INVALID_REQUEST, "invalid request frame: nested too deeply").shape()
+            conn.send_raw(frames.response_error("invalid", error))
+            return
         try:
             raw = frames.any_decoder.decode(data)
-        except msgspec.DecodeError:
+        except DECODE_ERRORS:
             return  # malformed JSON after hello: ignored, the socket stays open
         req_id: Any = "invalid"
         if isinstance(raw, dict):

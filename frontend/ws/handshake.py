@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import msgspec
 
 from openclaw.ipc import frames, scopes
-from openclaw.ipc.errors import ErrorCode, GatewayError
+from openclaw.ipc.errors import DECODE_ERRORS, ErrorCode, GatewayError
 from openclaw.ipc.secrets_compare import secret_equals
 from openclaw.ipc.version import LEGACY_PROTOCOL_VERSION, PROTOCOL_VERSION
 
@@ -44,13 +43,13 @@ def accept_connect(svc: Services, session: Connection, data: bytes) -> bytes:
     """Return the hello-ok response frame, or raise HandshakeRejected."""
     try:
         raw = frames.any_decoder.decode(data)
-    except msgspec.DecodeError:
+    except DECODE_ERRORS:
         raise HandshakeRejected(None, 1000, "") from None
     if not isinstance(raw, dict) or raw.get("type") != "req":
         raise HandshakeRejected(None, 1008, "invalid request frame")
     try:
         req = frames.request_decoder.decode(data)
-    except msgspec.ValidationError:
+    except DECODE_ERRORS:
         raise HandshakeRejected(None, 1008, "invalid request frame") from None
     if req.method != "connect":
         raise _reject(req.id, ErrorCode.INVALID_REQUEST, "invalid handshake: first request must be connect")
@@ -73,8 +72,9 @@ def _decode_params(req: frames.RequestFrame) -> frames.ConnectParams:
         raise _reject(req.id, ErrorCode.INVALID_REQUEST, "invalid connect params: must have required property 'params'")
     try:
         params = frames.connect_params_decoder.decode(raw)
-    except msgspec.ValidationError as exc:
-        raise _reject(req.id, ErrorCode.INVALID_REQUEST, f"invalid connect params: {_schema_text(str(exc))}") from None
+    except DECODE_ERRORS as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else _schema_text(str(exc))
+        raise _reject(req.id, ErrorCode.INVALID_REQUEST, f"invalid connect params: {why}") from None
     problem = frames.validate_connect_params(params)
     if problem:
         raise _reject(req.id, ErrorCode.INVALID_REQUEST, f"invalid connect params: {problem}")

@@ -33,6 +33,8 @@ import re
 import resource
 import shlex
 import signal
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -70,9 +72,8 @@ def _py_apply_mask(data: bytes, mask: bytes) -> bytes:
 apply_mask = _c_apply_mask or _py_apply_mask
 
 MEASUREMENTS = ("startup", "handshake", "health", "concurrent", "idle")
+REPORTED = MEASUREMENTS + ("shutdown", "compare_routed")
 WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-HEALTH_PRE = b'{"type":"req","id":"'
-HEALTH_POST = b'","method":"health"}'
 # request ids are "bn<counter>" per connection: short, and distinctive enough that an event payload
 # can never be mistaken for one of our responses by the substring match
 CONNECT_ID = b"1"
@@ -90,13 +91,14 @@ CHECKS = {
     "concurrent_p99_ms": ("health concurrent p99", None, None, "ms"),
     "idle_kib_per_conn": ("idle connection cost", "<=", 20.0, "KiB/conn"),
     "sigterm_to_exit_ms": ("SIGTERM -> exit", None, None, "ms"),
+    "routed_ratio": ("routed gateway / minimal chain", ">=", 0.8, "x"),
 }
 CHECK_GROUP = {
     "start_to_hello_ms": "startup", "tree_rss_mib": "startup", "sigterm_to_exit_ms": "shutdown",
     "handshake_p50_ms": "handshake", "handshake_p99_ms": "handshake",
     "health_p50_ms": "health", "health_p99_ms": "health",
     "concurrent_calls_per_s": "concurrent", "concurrent_p99_ms": "concurrent",
-    "idle_kib_per_conn": "idle",
+    "idle_kib_per_conn": "idle", "routed_ratio": "compare_routed",
 }
 
 
@@ -112,6 +114,26 @@ class HandshakeError(Exception):
 
 
 # --------------------------------------------------------------------------- target / frames
+
+
+class CallTemplate:
+    """Pre-encoded request bytes for one method: `pre + id + post` is the whole request frame."""
+
+    PRE = b'{"type":"req","id":"'
+
+    def __init__(self, method: str = "health", params_json: bytes | None = None):
+        self.method = method
+        self.params_json = params_json
+        post = b'","method":' + json.dumps(method).encode()
+        if params_json is not None:
+            post += b',"params":' + params_json
+        self.post = post + b"}"
+
+    def request(self, idb: bytes) -> bytes:
+        return self.PRE + idb + self.post
+
+
+HEALTH = CallTemplate("health")
 
 
 class Target:
@@ -305,7 +327,7 @@ class RawConn(asyncio.Protocol):
         _resolve(self.closed, self.close_code)
         if self.hdone is not None:
             _resolve(self.hdone, exc=ConnectionError(
-                f"connection closed during health calls (close {self.close_code} {self.close_reason!r})"))
+                f"connection closed during calls (close {self.close_code} {self.close_reason!r})"))
 
     def data_received(self, data):
         if self.chunks:
@@ -469,8 +491,9 @@ class RawConn(asyncio.Protocol):
             tr.abort()
             return False
 
-    # -- health driver: everything runs inside data_received, no task per call
-    def start_health(self, inflight, max_calls, rec_idx, rec_from, stop, lat):
+    # -- call driver: everything runs inside data_received, no task per call
+    def start_calls(self, tmpl: CallTemplate, inflight, max_calls, rec_idx, rec_from, stop, lat):
+        self.htmpl = tmpl
         self.hp = {}
         self.hn = 0
         self.hmax = max_calls
@@ -494,8 +517,7 @@ class RawConn(asyncio.Protocol):
         if self.hmax is not None and n >= self.hmax:
             return False
         idb = b"bn%d" % n
-        p = HEALTH_PRE + idb + HEALTH_POST
-        frame = bytes((0x81, 0x80 | len(p))) + self.mask + apply_mask(p, self.mask)
+        frame = encode_frame(1, self.htmpl.request(idb), self.mask)
         t = perf_counter()
         if t >= self.hstop:
             return False
@@ -579,7 +601,7 @@ class WsConn:
         from websockets.protocol import State
         return self.ws.state is State.OPEN
 
-    async def run_health(self, inflight, max_calls, rec_idx, rec_from, stop, lat):
+    async def run_calls(self, tmpl: CallTemplate, inflight, max_calls, rec_idx, rec_from, stop, lat):
         ws = self.ws
         loop = asyncio.get_running_loop()
         pending: dict = {}
@@ -612,7 +634,7 @@ class WsConn:
                 if max_calls is not None and n >= max_calls:
                     return
                 idb = b"bn%d" % n
-                p = HEALTH_PRE + idb + HEALTH_POST
+                p = tmpl.request(idb)
                 fut = loop.create_future()
                 t0 = perf_counter()
                 if t0 >= stop:
@@ -635,7 +657,7 @@ class WsConn:
             if slots not in done:
                 slots.cancel()
                 exc = rtask.exception()
-                raise ConnectionError(f"connection closed during health calls: {exc!r}")
+                raise ConnectionError(f"connection closed during calls: {exc!r}")
             slots.result()
         finally:
             rtask.cancel()
@@ -686,13 +708,14 @@ def get_opener(kind: str):
     return raw_open if kind == "raw" else ws_open
 
 
-async def run_health_on(conn, inflight, max_calls, rec_idx, rec_from, stop, lat, stall_timeout=None):
-    """Drive health calls on one connection. With stall_timeout, fail if no response arrives
+async def run_calls_on(conn, tmpl: CallTemplate, inflight, max_calls, rec_idx, rec_from, stop, lat,
+                       stall_timeout=None):
+    """Drive `tmpl` calls on one connection. With stall_timeout, fail if no response arrives
     for that long (so a server that stops answering cannot stall the measurement)."""
     if isinstance(conn, RawConn):
-        fut = conn.start_health(inflight, max_calls, rec_idx, rec_from, stop, lat)
+        fut = conn.start_calls(tmpl, inflight, max_calls, rec_idx, rec_from, stop, lat)
     else:
-        fut = asyncio.ensure_future(conn.run_health(inflight, max_calls, rec_idx, rec_from, stop, lat))
+        fut = asyncio.ensure_future(conn.run_calls(tmpl, inflight, max_calls, rec_idx, rec_from, stop, lat))
     if stall_timeout is None:
         await fut
     else:
@@ -701,7 +724,7 @@ async def run_health_on(conn, inflight, max_calls, rec_idx, rec_from, stop, lat,
             progress = len(lat) + getattr(conn, "herr", 0)
             if progress == last:
                 fut.cancel()
-                raise TimeoutError(f"no health response for {stall_timeout:g} s ({len(lat)} answered so far)")
+                raise TimeoutError(f"no {tmpl.method} response for {stall_timeout:g} s ({len(lat)} answered so far)")
             last = progress
             done, _ = await asyncio.wait({fut}, timeout=stall_timeout)
             if done:
@@ -831,19 +854,21 @@ class State:
         self.keep_log = False
         self.ready = False
         self.workers: list = []
+        self.chain: subprocess.Popen | None = None  # --compare-routed: the minimal chain
+        self.chain_log: str | None = None
 
 
-def log_tail(state: State, n: int = 15) -> str:
-    if not state.log_path:
+def log_tail(path: str | None, n: int = 15, what: str = "server") -> str:
+    if not path:
         return ""
     try:
-        with open(state.log_path, "rb") as f:
+        with open(path, "rb") as f:
             f.seek(0, 2)
             f.seek(max(0, f.tell() - 8192))
             lines = f.read().decode("utf-8", "replace").splitlines()[-n:]
     except OSError:
         return ""
-    return ("\n    server log tail:\n      " + "\n      ".join(lines)) if lines else ""
+    return (f"\n    {what} log tail:\n      " + "\n      ".join(lines)) if lines else ""
 
 
 _SHELL_META = set("|&;<>()$`\\*?~{}\n")
@@ -1002,12 +1027,12 @@ async def m_startup(args, target: Target, state: State, opener, report_figures: 
     while True:
         rc = proc.poll()
         if rc is not None:
-            raise BenchError(f"server exited with code {rc} before a hello-ok{log_tail(state)}")
+            raise BenchError(f"server exited with code {rc} before a hello-ok{log_tail(state.log_path)}")
         now = perf_counter()
         if now > deadline:
             raise BenchError(f"no hello-ok within {args.startup_timeout:g} s "
                              f"({attempts} attempts; last rejection: {last_reject}; last other error: "
-                             f"{last_other}){log_tail(state)}")
+                             f"{last_other}){log_tail(state.log_path)}")
         attempts += 1
         try:
             conn, _, t_hello = await opener(target, min(args.timeout, max(0.05, deadline - now)))
@@ -1016,7 +1041,7 @@ async def m_startup(args, target: Target, state: State, opener, report_figures: 
             rejected += 1
             last_reject = str(e)
             if e.fatal:
-                raise BenchError(f"server rejected the connect: {e}{log_tail(state)}") from None
+                raise BenchError(f"server rejected the connect: {e}{log_tail(state.log_path)}") from None
         except (OSError, TimeoutError) as e:
             refused += 1
             last_other = f"{type(e).__name__}: {e}"
@@ -1114,8 +1139,8 @@ async def m_health(args, target: Target, opener) -> dict:
     conn, _, _ = await opener(target, args.timeout)
     try:
         lat: list = []
-        err, first = await run_health_on(conn, 1, args.health_warmup + args.health_calls, args.health_warmup,
-                                         float("-inf"), float("inf"), lat, stall_timeout=args.timeout)
+        err, first = await run_calls_on(conn, HEALTH, 1, args.health_warmup + args.health_calls, args.health_warmup,
+                                        float("-inf"), float("inf"), lat, stall_timeout=args.timeout)
     finally:
         await conn.aclose()
     out = {"calls": len(lat), "warmup": args.health_warmup, "errors": err, **lat_summary(lat, "health")}
@@ -1124,13 +1149,13 @@ async def m_health(args, target: Target, opener) -> dict:
     return out
 
 
-def concurrent_worker(wid, nclients, inflight, target, client_kind, timeout, use_uvloop, pipe):
+def concurrent_worker(wid, nclients, inflight, target, tmpl, client_kind, timeout, use_uvloop, pipe):
     """Client process: open connections, report ready, wait for 'go', drive load, report back."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops us
     factory = uvloop.new_event_loop if (use_uvloop and uvloop is not None) else None
     try:
         with asyncio.Runner(loop_factory=factory) as runner:
-            runner.run(_worker_main(nclients, inflight, target, client_kind, timeout, pipe))
+            runner.run(_worker_main(nclients, inflight, target, tmpl, client_kind, timeout, pipe))
     except BaseException as e:  # noqa: BLE001 - report anything to the parent
         try:
             pipe.send(("error", f"worker {wid}: {type(e).__name__}: {e}"))
@@ -1138,7 +1163,7 @@ def concurrent_worker(wid, nclients, inflight, target, client_kind, timeout, use
             pass
 
 
-async def _worker_main(nclients, inflight, target, client_kind, timeout, pipe):
+async def _worker_main(nclients, inflight, target, tmpl, client_kind, timeout, pipe):
     opener = get_opener(client_kind)
     opened = await asyncio.gather(*(opener(target, timeout) for _ in range(nclients)), return_exceptions=True)
     conns = [o[0] for o in opened if not isinstance(o, BaseException)]
@@ -1164,7 +1189,7 @@ async def _worker_main(nclients, inflight, target, client_kind, timeout, pipe):
 
         await asyncio.sleep(max(0.0, start - perf_counter()))
         marks = asyncio.ensure_future(cpu_marks())
-        runs = [run_health_on(c, inflight, None, 0, rec_from, stop, lat) for c in conns]
+        runs = [run_calls_on(c, tmpl, inflight, None, 0, rec_from, stop, lat) for c in conns]
         results = []
         try:
             async with asyncio.timeout(stop - perf_counter() + timeout):
@@ -1185,7 +1210,14 @@ async def _worker_main(nclients, inflight, target, client_kind, timeout, pipe):
         await asyncio.gather(*(c.aclose(0.3) for c in conns), return_exceptions=True)
 
 
-async def m_concurrent(args, target: Target, state: State, cpu_target: ProcTarget | None) -> dict:
+def machine_busy_s() -> float:
+    """CPU seconds all cores spent running anything (user, nice, system, irq, softirq)."""
+    t = psutil.cpu_times()
+    return t.user + t.nice + t.system + getattr(t, "irq", 0.0) + getattr(t, "softirq", 0.0)
+
+
+async def m_concurrent(args, target: Target, state: State, cpu_target: ProcTarget | None,
+                       tmpl: CallTemplate) -> dict:
     C, F, D = args.clients, args.inflight, args.duration
     W = max(1, min(C, args.workers or min(C, os.cpu_count() or 1)))
     per = [C // W + (1 if i < C % W else 0) for i in range(W)]
@@ -1195,7 +1227,7 @@ async def m_concurrent(args, target: Target, state: State, cpu_target: ProcTarge
         for w, nc in enumerate(per):
             a, b = ctx.Pipe()
             p = ctx.Process(target=concurrent_worker, name=f"openclaw-bench-worker-{w}", daemon=True,
-                            args=(w, nc, F, target, args.client, args.timeout, not args.no_uvloop, b))
+                            args=(w, nc, F, target, tmpl, args.client, args.timeout, not args.no_uvloop, b))
             p.start()
             b.close()
             procs.append(p)
@@ -1217,13 +1249,14 @@ async def m_concurrent(args, target: Target, state: State, cpu_target: ProcTarge
         stop = rec_from + D
         for a in pipes:
             a.send(("go", start, rec_from, stop))
-        srv_cpu = None
-        if cpu_target is not None:
+        srv_cpu = busy = None
+        if psutil is not None:
             await asyncio.sleep(max(0.0, rec_from - time.monotonic()))
-            sp = cpu_target.procs()
-            c0 = cpu_of(sp)
+            sp = cpu_target.procs() if cpu_target is not None else []
+            c0, b0 = cpu_of(sp), machine_busy_s()
             await asyncio.sleep(max(0.0, stop - time.monotonic()))
-            srv_cpu = cpu_of(sp) - c0
+            busy = machine_busy_s() - b0
+            srv_cpu = cpu_of(sp) - c0 if cpu_target is not None else None
         results = await asyncio.gather(*(recv(a, stop - time.monotonic() + args.timeout + 30) for a in pipes))
     finally:
         for a in pipes:
@@ -1254,18 +1287,20 @@ async def m_concurrent(args, target: Target, state: State, cpu_target: ProcTarge
         if d["first_error"]:
             firsts.append(d["first_error"])
     n = len(lat)
-    out = {"clients": C, "inflight_per_client": F, "duration_s": D, "warmup_s": args.concurrent_warmup,
-           "client_processes": W, "client_kind": args.client, "completed": n,
+    out = {"method": tmpl.method, "clients": C, "inflight_per_client": F, "duration_s": D,
+           "warmup_s": args.concurrent_warmup, "client_processes": W, "client_kind": args.client, "completed": n,
            "concurrent_calls_per_s": round(n / D, 1) if n else None, "errors": errors, "unfinished_at_end": unfinished,
            **{k.replace("conc_", "concurrent_"): v for k, v in lat_summary(list(lat), "conc").items()},
            "client_cpu_cores": round(cpu_s / D, 2),
            "server_cpu_cores": round(srv_cpu / D, 2) if srv_cpu is not None else None,
+           "server_cpu_target": cpu_target.label if cpu_target is not None else None,
+           "machine_busy_cores": round(busy / D, 2) if busy is not None else None,
            "cpu_count": os.cpu_count(), "note": NOTE_SHARED}
     problems = []
     if fails:
         problems.append(f"{len(fails)} client failure(s); first: {fails[0]}")
     if errors:
-        problems.append(f"{errors} health calls failed; first: {firsts[0] if firsts else '?'}")
+        problems.append(f"{errors} {tmpl.method} calls failed; first: {firsts[0] if firsts else '?'}")
     if problems:
         out["error"] = "; ".join(problems)
     return out
@@ -1328,6 +1363,177 @@ async def m_idle(args, target: Target, opener, mem: ProcTarget | None) -> dict:
     return out
 
 
+# --------------------------------------------------------------------------- routed-path comparison
+
+CHAIN_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "minimal_chain.py")
+ROUTED_METHOD = "sessions.list"
+# key -> (label, where, method); measured in this order, once per repeat
+COMPARE_ROWS = {
+    "gateway_health": ("(a) gateway health", "gateway", "health"),
+    "gateway_routed": (f"(b) gateway {ROUTED_METHOD}", "gateway", ROUTED_METHOD),
+    "chain_routed": (f"(c) minimal chain {ROUTED_METHOD}", "chain", ROUTED_METHOD),
+}
+
+
+def free_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def start_chain(args, state: State) -> Target:
+    """Spawn minimal_chain.py on a free loopback port (own process group); return once it answers."""
+    port = free_loopback_port()
+    fd, state.chain_log = tempfile.mkstemp(prefix="openclaw-bench-chain-", suffix=".log")
+    with os.fdopen(fd, "wb") as logf:
+        state.chain = subprocess.Popen([sys.executable, CHAIN_SCRIPT, "--port", str(port)], stdin=subprocess.DEVNULL,
+                                       stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+    chain = Target(f"ws://127.0.0.1:{port}/", args.token, args.password)
+    deadline = perf_counter() + 20
+    while True:
+        rc = state.chain.poll()
+        if rc is not None:
+            raise BenchError(f"minimal chain exited with code {rc}{log_tail(state.chain_log, what='chain')}")
+        try:
+            conn, _, _ = await raw_open(chain, 1.0)
+            await conn.aclose()
+            return chain
+        except (OSError, TimeoutError, HandshakeError) as e:
+            if perf_counter() > deadline:
+                raise BenchError(f"minimal chain not ready within 20 s: {e}{log_tail(state.chain_log, what='chain')}")
+        await asyncio.sleep(0.05)
+
+
+def stop_chain(state: State) -> None:
+    """SIGTERM the chain's front (it stops its worker); then kill whatever is left of its group."""
+    proc = state.chain
+    if proc is None:
+        return
+    state.chain = None
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+    if state.chain_log:
+        try:
+            os.unlink(state.chain_log)
+        except OSError:
+            pass
+        state.chain_log = None
+
+
+async def probe_call(target: Target, tmpl: CallTemplate, timeout: float, patience: float = 10.0) -> None:
+    """One successful call before measuring, so that a refused method (scope, unknown) fails clearly.
+    Failures are retried for `patience` s: a freshly started gateway may still wait for its worker."""
+    deadline = perf_counter() + patience
+    while True:
+        conn, _, _ = await raw_open(target, timeout)
+        try:
+            err, first = await run_calls_on(conn, tmpl, 1, 1, 0, float("-inf"), float("inf"), [],
+                                            stall_timeout=timeout)
+        finally:
+            await conn.aclose()
+        if not err:
+            return
+        if perf_counter() > deadline:
+            raise BenchError(f"{tmpl.method} on {target.url} failed: {first}")
+        await asyncio.sleep(0.2)
+
+
+async def background_busy_cores(seconds: float = 1.0) -> float | None:
+    """Cores busy with other work (nothing of ours is running) -- the noise floor of the comparison."""
+    if psutil is None:
+        return None
+    b0 = machine_busy_s()
+    await asyncio.sleep(seconds)
+    return round((machine_busy_s() - b0) / seconds, 2)
+
+
+def median_of(runs: list, key: str):
+    vals = [r[key] for r in runs if r.get(key) is not None]
+    return round(statistics.median(vals), 3) if vals else None
+
+
+def summarize_row(label: str, method: str, runs: list) -> dict:
+    rate = median_of(runs, "concurrent_calls_per_s")
+    front = median_of(runs, "server_cpu_cores")
+    row = {"label": label, "method": method, "calls_per_s": rate, "p99_ms": median_of(runs, "concurrent_p99_ms"),
+           "p50_ms": median_of(runs, "concurrent_p50_ms"), "front_cpu_cores": front,
+           "client_cpu_cores": median_of(runs, "client_cpu_cores"),
+           "machine_busy_cores": median_of(runs, "machine_busy_cores"),
+           "front_cpu_us_per_call": round(front * 1e6 / rate, 1) if front and rate else None,
+           "runs_calls_per_s": [r.get("concurrent_calls_per_s") for r in runs],
+           "runs_p99_ms": [r.get("concurrent_p99_ms") for r in runs],
+           "errors": sum(r.get("errors", 0) for r in runs)}
+    failed = [r["error"] for r in runs if r.get("error")]
+    if failed:
+        row["error"] = f"{len(failed)} of {len(runs)} runs had errors; first: {failed[0]}"
+    return row
+
+
+async def m_compare(args, target: Target, state: State) -> dict:
+    """(a) health and (b) sessions.list on the gateway, (c) sessions.list on the minimal chain:
+    `concurrent` each, interleaved a, b, c per repeat; medians of the repeats."""
+    routed = CallTemplate(ROUTED_METHOD, args.params_json or b"{}")
+    tmpls = {"health": HEALTH, ROUTED_METHOD: routed}
+    targets = {"gateway": target}
+    cpu = {"gateway": resolve_proc_target(args, state, target, frontend=True) if psutil else None}
+    targets["chain"] = await start_chain(args, state)
+    try:
+        cpu["chain"] = listener_target(targets["chain"]) if psutil else None
+        for _, where, method in COMPARE_ROWS.values():
+            await probe_call(targets[where], tmpls[method], args.timeout)
+        background = [await background_busy_cores()]
+        runs: dict = {key: [] for key in COMPARE_ROWS}
+        for _ in range(args.repeats):
+            for key, (_, where, method) in COMPARE_ROWS.items():
+                runs[key].append(await m_concurrent(args, targets[where], state, cpu[where], tmpls[method]))
+        background.append(await background_busy_cores())
+    finally:
+        stop_chain(state)
+    rows = {key: summarize_row(label, method, runs[key]) for key, (label, _, method) in COMPARE_ROWS.items()}
+    gw, ref = rows["gateway_routed"]["calls_per_s"], rows["chain_routed"]["calls_per_s"]
+    out = {"repeats": args.repeats, "clients": args.clients, "inflight_per_client": args.inflight,
+           "duration_s": args.duration, "client_kind": args.client, "chain_url": targets["chain"].url,
+           "params": routed.params_json.decode(), "rows": rows,
+           "routed_ratio": round(gw / ref, 3) if gw and ref else None,
+           "background_busy_cores_before_after": background, "note": NOTE_SHARED}
+    errors = [f"{r['label']}: {r['error']}" for r in rows.values() if r.get("error")]
+    if errors:
+        out["error"] = "; ".join(errors)
+    return out
+
+
+def compare_lines(c: dict) -> list:
+    title = (f"routed-path comparison: {c['clients']} clients x {c['inflight_per_client']} in flight, "
+             f"{c['duration_s']:g} s each, median of {c['repeats']} interleaved runs; chain {c['chain_url']}")
+    head = f"{'':34}  {'calls/s':>9}  {'p99 ms':>7}  {'front CPU':>9}  {'us/call':>7}  {'busy':>5}  runs (calls/s)"
+    lines = [title, head]
+    for r in c["rows"].values():
+        runs = " / ".join(f"{v:,.0f}" if v is not None else "-" for v in r["runs_calls_per_s"])
+        lines.append(f"{r['label']:<34}  {_num(r['calls_per_s'], ',.0f'):>9}  {_num(r['p99_ms'], '.2f'):>7}  "
+                     f"{_num(r['front_cpu_cores'], '.2f'):>9}  {_num(r['front_cpu_us_per_call'], '.1f'):>7}  "
+                     f"{_num(r['machine_busy_cores'], '.2f'):>5}  {runs}")
+    lines.append(f"ratio (b)/(c) = {_num(c['routed_ratio'], '.3f')}x  (target >= 0.8x); front CPU = cores used by "
+                 f"the process on the port, us/call = its CPU per call, busy = whole machine")
+    bg = c["background_busy_cores_before_after"]
+    noisy = any(v is not None and v > 0.2 for v in bg)
+    lines.append(f"background load (cores busy while idle, before/after): {' / '.join(_num(v, '.2f') for v in bg)}"
+                 + ("  WARNING: something else is using the CPU, figures are noisy" if noisy else ""))
+    return lines
+
+
+def _num(v, spec: str) -> str:
+    return "-" if v is None else format(v, spec)
+
+
 # --------------------------------------------------------------------------- orchestration
 
 
@@ -1358,6 +1564,10 @@ def resolve_proc_target(args, state: State, target: Target, frontend: bool) -> P
             if fe is not None:
                 return ProcTarget(f"front-end pid {fe.pid} ({_pname(fe)})", pids=[fe.pid])
         return ProcTarget(f"spawned process tree (root pid {state.proc.pid})", tree_root=state.proc.pid)
+    return listener_target(target)
+
+
+def listener_target(target: Target) -> ProcTarget | None:
     pids = listener_pids(target.port)
     if pids:
         return ProcTarget(f"listener pid(s) {','.join(map(str, pids))} on port {target.port} (auto-detected)",
@@ -1400,18 +1610,31 @@ async def run_all(args, target: Target, state: State, report: dict) -> None:
                       30 + (args.health_calls + args.health_warmup) * 0.02)
     if "concurrent" in sel:
         cpu_t = resolve_proc_target(args, state, target, frontend=False) if psutil else None
-        await measure(report, "concurrent", m_concurrent(args, target, state, cpu_t),
+        await measure(report, "concurrent", m_concurrent(args, target, state, cpu_t, args.template),
                       args.duration + args.concurrent_warmup + args.timeout + 120)
     if "idle" in sel:
         mem = resolve_proc_target(args, state, target, frontend=True) if psutil else None
         await measure(report, "idle", m_idle(args, target, opener, mem), 60 + args.idle * 0.05 + 3 * args.idle_settle)
+    if "compare_routed" in sel:
+        per_run = args.duration + args.concurrent_warmup + args.timeout + 60
+        await measure(report, "compare_routed", m_compare(args, target, state),
+                      60 + args.repeats * len(COMPARE_ROWS) * per_run)
     if state.proc is not None and "startup" in sel:
         await measure(report, "shutdown", m_sigterm(args, state), args.term_timeout + 10)
 
 
+def check_spec(key: str, method: str) -> tuple:
+    """CHECKS[key], with the concurrent rows named after the method (the target applies to health only)."""
+    label, cmp, target, unit = CHECKS[key]
+    if CHECK_GROUP[key] == "concurrent" and method != "health":
+        label, cmp, target = label.replace("health", method, 1), None, None
+    return label, cmp, target, unit
+
+
 def build_checks(report: dict) -> list:
     checks = []
-    for key, (label, cmp, target, unit) in CHECKS.items():
+    for key in CHECKS:
+        label, cmp, target, unit = check_spec(key, report["method"])
         res = report["results"].get(CHECK_GROUP[key])
         if res is None:
             continue
@@ -1434,6 +1657,8 @@ def _fmt(v, unit) -> str:
         return "-"
     if unit == "calls/s":
         return f"{v:,.0f} {unit}"
+    if unit == "x":
+        return f"{v:.3f}{unit}"
     if isinstance(v, float):
         s = f"{v:.3f}" if abs(v) < 10 else (f"{v:.1f}" if abs(v) < 1000 else f"{v:,.0f}")
         return f"{s} {unit}"
@@ -1460,7 +1685,7 @@ def print_human(report: dict, args) -> None:
             continue
         mark = "" if "pass" not in c else ("PASS" if c["pass"] else ("MISS" if c["pass"] is False else "n/a"))
         rows.append((c["label"], _fmt(c["value"], c["unit"]), c["target"], mark))
-    for name in list(MEASUREMENTS) + ["shutdown"]:
+    for name in REPORTED:
         if name in r and not any(c["measurement"] == name for c in report["checks"]) and r[name].get("error"):
             rows.append((name, "ERROR", "", ""))
     for a, b, c, d in rows:
@@ -1484,11 +1709,13 @@ def print_human(report: dict, args) -> None:
                    f"mean {h['health_mean_ms']:.3f} ms  errors {h['errors']}")
     if "concurrent" in r and "completed" in r["concurrent"]:
         c = r["concurrent"]
-        det.append(f"concurrent: {c['clients']} clients x {c['inflight_per_client']} in flight over "
+        det.append(f"concurrent {c['method']}: {c['clients']} clients x {c['inflight_per_client']} in flight over "
                    f"{c['client_processes']} client processes, {c['duration_s']:g} s (+{c['warmup_s']:g} s warm-up): "
                    f"{c['completed']} calls, p50 {_fmt(c['concurrent_p50_ms'], 'ms')}, errors {c['errors']}")
         det.append(f"  CPU during window: client {c['client_cpu_cores']} cores, server "
-                   f"{c['server_cpu_cores'] if c['server_cpu_cores'] is not None else '?'} cores, of {c['cpu_count']} "
+                   f"{c['server_cpu_cores'] if c['server_cpu_cores'] is not None else '?'} cores "
+                   f"({c['server_cpu_target'] or 'not sampled'}), whole machine busy "
+                   f"{c['machine_busy_cores'] if c['machine_busy_cores'] is not None else '?'} of {c['cpu_count']} "
                    f"shared cores")
     if "idle" in r and "opened" in r["idle"]:
         i = r["idle"]
@@ -1501,7 +1728,9 @@ def print_human(report: dict, args) -> None:
         s = r["shutdown"]
         det.append(f"SIGTERM: exit code {s['exit_code']}; descendants alive at exit: "
                    f"{s['descendants_alive_at_exit'] or 'none'}; 0.5 s later: {s['descendants_alive_0_5s_later'] or 'none'}")
-    for name in list(MEASUREMENTS) + ["shutdown"]:
+    if "compare_routed" in r and "rows" in r["compare_routed"]:
+        det += compare_lines(r["compare_routed"])
+    for name in REPORTED:
         if name in r and r[name].get("error"):
             det.append(f"ERROR {name}: {r[name]['error']}")
     for line in det:
@@ -1560,8 +1789,29 @@ def parse_args(argv=None):
     g.add_argument("--idle-parallel", type=int, default=64, help="handshakes in parallel while opening idle conns")
     g.add_argument("--idle-settle", type=float, default=1.0, help="s to settle before sampling RSS (default %(default)s)")
     g.add_argument("--pid", type=int, help="gateway front-end PID to sample for the idle measurement")
+    g = p.add_argument_group("method for the concurrent measurement")
+    g.add_argument("--method", default="health", help="method called by `concurrent` (default %(default)s)")
+    g.add_argument("--params", help="its params as JSON (default: none sent), e.g. '{}'")
+    g = p.add_argument_group("routed-path comparison")
+    g.add_argument("--compare-routed", action="store_true",
+                   help=f"instead of the measurements: concurrent health and {ROUTED_METHOD} on --url, and "
+                        f"{ROUTED_METHOD} on a freshly started minimal_chain.py; ratio target >= 0.8x")
+    g.add_argument("--repeats", type=int, default=3,
+                   help="--compare-routed runs each measurement this many times, reports medians (default %(default)s)")
     args = p.parse_args(argv)
-    if args.only:
+    args.params_json = None
+    if args.params is not None:
+        try:
+            args.params_json = json.dumps(json.loads(args.params), separators=(",", ":")).encode()
+        except ValueError as e:
+            p.error(f"--params is not valid JSON: {e}")
+    args.template = CallTemplate(args.method, args.params_json)
+    if args.compare_routed:
+        if args.only or args.method != "health":
+            p.error(f"--compare-routed always measures health and {ROUTED_METHOD}; drop --only/--method")
+        args.selected = ["compare_routed"]
+        args.only_explicit = set()
+    elif args.only:
         names = [s.strip() for s in args.only.split(",") if s.strip()]
         unknown = [n for n in names if n not in MEASUREMENTS]
         if unknown:
@@ -1571,7 +1821,7 @@ def parse_args(argv=None):
     else:
         args.selected = [n for n in MEASUREMENTS if n != "startup" or args.start_cmd]
         args.only_explicit = set()
-    for name in ("handshakes", "health_calls", "clients", "inflight", "idle"):
+    for name in ("handshakes", "health_calls", "clients", "inflight", "idle", "repeats"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.duration <= 0:
@@ -1591,7 +1841,7 @@ def main(argv=None) -> int:
     report = {"bench": "openclaw-gateway", "url": target.url, "client": args.client,
               "uvloop": bool(uvloop is not None and not args.no_uvloop), "cpu_count": os.cpu_count(),
               "python": sys.version.split()[0], "note": NOTE_SHARED, "start_cmd": args.start_cmd,
-              "selected": args.selected, "results": {}}
+              "selected": args.selected, "method": args.template.method, "results": {}}
     state = State()
 
     def on_term(signum, frame):
@@ -1609,6 +1859,7 @@ def main(argv=None) -> int:
             for p in state.workers:
                 if p.is_alive():
                     p.kill()
+            stop_chain(state)
             kill_spawned(state)
         finally:
             signal.signal(signal.SIGTERM, old_term)

@@ -809,3 +809,40 @@ def test_prompt_connect_beats_short_handshake_timeout(quick_gw: Gateway) -> None
             assert_open(c)
     finally:
         c.close()
+
+
+# --------------------------------------------------------------------------- hostile input
+
+
+def test_deeply_nested_frames_get_an_error_frame_before_and_after_auth(gw: Gateway) -> None:
+    c = Client(gw.url)
+    try:  # pre-auth: 30,000 levels inside 64 KiB
+        c.send('{"type":"req","id":"c","method":"connect","params":{"a":' + "[" * 30000 + "]" * 30000 + "}}")
+        with pytest.raises(ConnectionClosed):
+            c.recv()
+        assert c.ws.close_code in (1000, 1008)
+    finally:
+        c.close()
+    c = open_client(gw.url)
+    try:  # after hello: the connection stays and the next request is answered
+        for method in ("health", "sessions.list"):
+            c.send('{"type":"req","id":"d","method":"%s","params":' % method + "[" * 100000 + "]" * 100000 + "}")
+            res = c.response("invalid")
+            assert res["error"] == {"code": "INVALID_REQUEST", "message": "invalid request frame: nested too deeply"}
+        assert c.call("health")["ok"]
+    finally:
+        c.close()
+    assert "Traceback" not in gw.output()
+
+
+def test_presence_is_bounded(gw: Gateway) -> None:
+    c = open_client(gw.url)
+    try:
+        for i in range(300):
+            assert c.call("system-event", {"text": "y" * 100_000, "instanceId": f"inst-{i}-" + "z" * 10_000})["ok"]
+        entries = c.call("system-presence")["payload"]
+    finally:
+        c.close()
+    assert len(entries) <= 257  # 256 entries at most, plus the gateway's own
+    assert max(len(json.dumps(e)) for e in entries) < 4000  # text and fields cut to fixed sizes
+    assert entries[-1]["instanceId"].startswith("inst-299-")  # the newest kept, the oldest evicted

@@ -1,0 +1,1 @@
+"""Fault injection under load for openclaw-gateway: `python -m ops.chaos --help`."""

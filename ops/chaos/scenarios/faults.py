@@ -1,0 +1,92 @@
+"""Workers that die (SIGKILL) or wedge (SIGSTOP) under load: how fast the supervisor notices,
+how fast a replacement is Ready, and how fast a caller with a request in flight hears about it."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+
+import psutil
+
+from ..control import LogRecord, msg_is
+from ..stats import WORKER_OF
+from .base import Ctx, Outcome, ms
+
+DETECT_TIMEOUT_S = 10.0
+READY_TIMEOUT_S = 25.0
+
+
+async def kill_worker(ctx: Ctx, out: Outcome) -> None:
+    await _fault_each_worker(ctx, out, signal.SIGKILL, "exited unexpectedly", "detect ms")
+
+
+async def stop_worker(ctx: Ctx, out: Outcome) -> None:
+    await _fault_each_worker(ctx, out, signal.SIGSTOP, "process hung; aborting it", "hang detect ms")
+    left = ctx.target.guard.survivors()
+    out.check("no stopped process left", not left, f"still there: {left}" if left else "every stopped worker is gone")
+    ctx.target.guard.cleanup()
+
+
+async def _fault_each_worker(ctx: Ctx, out: Outcome, sig: signal.Signals, detect_msg: str, detect_col: str) -> None:
+    out.columns = ["#", "worker", "pid", detect_col, "ready ms", "new pid", "in-flight err ms", "errors", "kinds"]
+    workers = await ctx.worker_names()
+    routed = set(WORKER_OF.values())
+    n = 0
+    for _rep in range(ctx.opts.repeat):
+        for worker in workers:
+            n += 1
+            procs = await ctx.wait_running([worker], READY_TIMEOUT_S)
+            if procs is None:
+                out.check(f"{worker} running before fault #{n}", False, "not running; skipped")
+                continue
+            pid = procs[worker].pid
+            assert pid is not None
+            t0 = ctx.target.signal_child(worker, pid, sig)
+            detected = await ctx.logs.wait_for(msg_is(detect_msg, child=worker, pid=pid), t0, DETECT_TIMEOUT_S)
+            ready = await ctx.logs.wait_for(_ready_of(worker, pid), t0, READY_TIMEOUT_S)
+            t_end = ready.t + 0.5 if ready else time.time()
+            await asyncio.sleep(max(0.0, t_end - time.time()))  # answers to calls sent just before Ready
+            lost = ctx.first_worker_lost(worker, t0, t_end) if worker in routed else None
+            failed = [r for r in ctx.requests_between(t0, t_end) if not r.ok and WORKER_OF.get(r.method) == worker]
+            kinds = sorted({f"{r.reason}" + (f"/{r.cause}" if r.cause else "") for r in failed})
+            out.rows.append({
+                "#": n, "worker": worker, "pid": pid,
+                detect_col: ms(detected.t - t0) if detected else None,
+                "ready ms": ms(ready.t - t0) if ready else None,
+                "new pid": ready.fields.get("pid") if ready else None,
+                "in-flight err ms": ms(lost.answered - t0) if lost and lost.answered else ("n/a" if worker not in routed else None),
+                "errors": len(failed) if worker in routed else "n/a",
+                "kinds": ", ".join(kinds),
+            })
+            out.check(f"#{n} {worker}: {detect_msg}", detected is not None, f"within {DETECT_TIMEOUT_S:.0f}s")
+            out.check(f"#{n} {worker}: replacement ready", ready is not None, f"within {READY_TIMEOUT_S:.0f}s")
+            if sig == signal.SIGSTOP:
+                await _wait_gone(pid, 5.0)
+            await asyncio.sleep(ctx.opts.gap)
+    await ctx.wait_running(workers, READY_TIMEOUT_S)
+    _summaries(out, detect_col)
+
+
+def _ready_of(worker: str, old_pid: int):
+    def pred(r: LogRecord) -> bool:
+        return r.message == "ready" and r.child == worker and r.fields.get("pid") != old_pid
+    return pred
+
+
+async def _wait_gone(pid: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return
+        except psutil.NoSuchProcess:
+            return
+        await asyncio.sleep(0.05)
+
+
+def _summaries(out: Outcome, detect_col: str) -> None:
+    for col in (detect_col, "ready ms", "in-flight err ms"):
+        vals = sorted(r[col] for r in out.rows if isinstance(r.get(col), int))
+        if vals:
+            out.notes.append(f"{col}: min {vals[0]}, median {vals[len(vals) // 2]}, max {vals[-1]} (n={len(vals)})")
