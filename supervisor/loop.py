@@ -15,27 +15,26 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import msgspec
 import zmq
 
 from openclaw.ipc import control
-from openclaw.ipc.errors import ErrorCode, ErrorShape, GatewayError, internal_error
+from openclaw.ipc.errors import ErrorCode, ErrorShape
 from openclaw.ipc.logs import get_logger
 from openclaw.ipc.transport import endpoint, prepare_runtime_dir
 from openclaw.ipc.version import IPC_VERSION
 
 from . import report, signals, spawner
-from .bootstrap import StartPlan, resolve
+from .bootstrap import StartPlan
 from .child import Child, ChildState
 from .commands import (
     ChildExited, Command, ConfigChecked, ConfigFileChanged, ConfigReplyReady, ControlMessage, Escalate, RespawnDue,
     SignalReceived, Tick, WatchdogTick,
 )
-from .config_rpc import config_get, config_write
-from .config_state import Candidate, ConfigState, read_candidate
+from .config_jobs import ConfigJobs
+from .config_state import Candidate, ConfigState
 from .control_server import ControlServer
 from .gateway_state import GatewayEvent, GatewayState, next_state
 from .instance import StateLock, now_ms, remove_instance
@@ -68,9 +67,7 @@ class Supervisor:
         self.frontend_ever_ready = False
         self.announced = False
         self.notify = Notifier()
-        self.config_pool = ThreadPoolExecutor(1, thread_name_prefix="config")
-        self.checking = False
-        self.check_again: bool | None = None  # None: no further check; else its `forced`
+        self.config_jobs = ConfigJobs(plan, self.enqueue)
         self.restart_candidate: Candidate | None = None
         self.staged_listeners: ListenerStore | None = None
         self.frontend_restart = False
@@ -129,7 +126,7 @@ class Supervisor:
                 self.staged_listeners.close()
             remove_instance(self.plan.paths.instance_file)
             self.lock.release()
-            self.config_pool.shutdown(wait=False, cancel_futures=True)
+            self.config_jobs.close()
             self.notify.close()
             signals.uninstall(loop)
         return self.exit_code
@@ -199,10 +196,10 @@ class Supervisor:
         if self.state in (GatewayState.STARTING, GatewayState.RUNNING):
             if self.frontend_restart and tree.frontend.state is ChildState.STOPPED:
                 self.frontend_restart = False
-                if self.staged_listeners is not None:
-                    self.listeners.close()
-                    self.listeners, self.staged_listeners = self.staged_listeners, None
+                if self.staged_listeners is not None:  # the new address is bound: say so, then close the old
+                    old, self.listeners, self.staged_listeners = self.listeners, self.staged_listeners, None
                     report.write_instance_file(self.plan.paths.instance_file, self.config.gateway, self.port, self.started_ms)
+                    old.close()
                 await tree.start("frontend")
             if tree.frontend.state in (ChildState.RUNNING, ChildState.REPLACING):
                 for name in self.specs:
@@ -265,7 +262,7 @@ class Supervisor:
         self.restart_candidate = None
         for name in list(self.tree.children):
             self.tree.stop(name, "gateway restarting", RESTART_EXPECTED_MS)
-        self._check_config("restart")
+        self.config_jobs.check("restart", self.config.gateway)
         return True
 
     async def _respawn_after_restart(self) -> None:
@@ -343,20 +340,9 @@ class Supervisor:
             case control.RestartRequest():
                 self.on_restart_request(ident, msg)
             case control.ConfigQuery():
-                g, last = self.config.gateway, self.config.loaded
-                self._in_config_thread(
-                    lambda: config_get(self.plan.paths.config_path, last, g),
-                    lambda f: ConfigReplyReady(ident, msg.query_id, False, *_result(f)),
-                )
+                self.config_jobs.get(ident, msg.query_id, self.config.loaded, self.config.gateway)
             case control.ConfigWrite():
-                current = self.config.gateway
-                self._in_config_thread(
-                    lambda: config_write(
-                        self.plan.paths.config_path, msg.mode, msg.raw, msg.base_hash,
-                        lambda loaded: resolve(self.plan.opts, self.plan.paths, loaded, current),
-                    ),
-                    lambda f: ConfigReplyReady(ident, msg.query_id, True, *_result(f)),
-                )
+                self.config_jobs.write(ident, msg, self.config.gateway)
 
     def _configure_for(self, child: Child) -> control.Configure:
         gateway = self.config.gateway
@@ -382,42 +368,19 @@ class Supervisor:
 
     # ------------------------------------------------------------------ config
 
-    def _in_config_thread(self, job: Callable[[], Any], done: Callable[[Future[Any]], Command]) -> None:
-        loop = asyncio.get_running_loop()
-        fut = loop.run_in_executor(self.config_pool, job)
-        fut.add_done_callback(lambda f: self.enqueue(done(f)))
-
-    def _check_config(self, purpose: str, forced: bool = False) -> None:
-        if purpose == "reload":
-            self.checking = True
-        opts, paths, current = self.plan.opts, self.plan.paths, self.config.gateway
-        self._in_config_thread(
-            lambda: read_candidate(opts, paths, current),
-            lambda f: ConfigChecked(
-                f.result() if not f.exception() else Candidate(error=f"config check failed: {f.exception()!r}"), purpose, forced
-            ),
-        )
-
     def on_config_file_changed(self, cmd: ConfigFileChanged) -> None:
-        if self.state not in (GatewayState.RUNNING, GatewayState.STARTING):
-            return  # a restart reads the file itself; a stopping gateway does not care
-        if self.checking:
-            self.check_again = bool(self.check_again) or cmd.forced
-            return
-        self._check_config("reload", cmd.forced)
+        if self.state in (GatewayState.RUNNING, GatewayState.STARTING):  # a restart reads the file itself
+            self.config_jobs.file_changed(self.config.gateway, cmd.forced)
 
     async def on_config_checked(self, cmd: ConfigChecked) -> None:
         if cmd.purpose == "restart":
             self.restart_candidate = cmd.candidate
             return
-        self.checking = False
         if self.state in (GatewayState.RUNNING, GatewayState.STARTING):
             plan = self.applier.plan(cmd.candidate, cmd.forced)
             if plan is not None:
                 await self.applier.execute(plan, cmd.candidate)
-        if self.check_again is not None:
-            forced, self.check_again = self.check_again, None
-            self._check_config("reload", forced)
+        self.config_jobs.checked(self.config.gateway)
 
     async def on_config_reply_ready(self, cmd: ConfigReplyReady) -> None:
         if not cmd.write:
@@ -433,15 +396,3 @@ class Supervisor:
         self.control.send(cmd.identity, control.ConfigWriteReply(query_id=cmd.query_id, payload=payload))
         if plan is not None:
             await self.applier.execute(plan, cmd.candidate)
-
-
-def _result(fut: Future[Any]) -> tuple[bytes | None, ErrorShape | None, Candidate | None]:
-    """A config-thread result as (payload, error, candidate)."""
-    exc = fut.exception()
-    if exc is None:
-        value = fut.result()
-        return (value[0], None, value[1]) if isinstance(value, tuple) else (value, None, None)
-    if isinstance(exc, GatewayError):
-        return None, exc.shape(), None
-    log.error("config request failed", error=repr(exc))
-    return None, internal_error("config"), None

@@ -87,17 +87,19 @@ class ControlClient:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError(f"{method}: no answer within {timeout:.1f}s")
+            rid = f"ctl-{next(self._ids)}"
+            fut: asyncio.Future = asyncio.get_running_loop().create_future()
             try:
                 ws = await self._ensure(deadline)
-                rid = f"ctl-{next(self._ids)}"
-                fut: asyncio.Future = asyncio.get_running_loop().create_future()
                 self._waiting[rid] = fut
                 await ws.send(json.dumps({"type": "req", "id": rid, "method": method, "params": params or {}}))
                 frame = await asyncio.wait_for(fut, max(0.05, deadline - time.monotonic()))
             except (ConnectionError, ConnectionClosed, ConnectFailure):
+                self._forget(rid, fut)
                 await asyncio.sleep(0.05)
                 continue
             except (TimeoutError, asyncio.TimeoutError):
+                self._forget(rid, fut)
                 raise TimeoutError(f"{method}: no answer within {timeout:.1f}s") from None
             if frame.get("ok"):
                 return frame.get("payload") or {}
@@ -106,6 +108,13 @@ class ControlClient:
                 await asyncio.sleep(0.05)
                 continue
             raise err
+
+    def _forget(self, rid: str, fut: asyncio.Future) -> None:
+        self._waiting.pop(rid, None)
+        if fut.done() and not fut.cancelled():
+            fut.exception()  # retrieved: a connection that closed under it is expected
+        else:
+            fut.cancel()
 
     async def close(self) -> None:
         if self.ws is not None:

@@ -112,6 +112,7 @@ class LoadClient:
             err = frame.get("error") or {}
             details = err.get("details") if isinstance(err.get("details"), dict) else {}
             req.code, req.reason, req.cause = err.get("code"), details.get("reason"), details.get("cause")
+            req.retryable, req.message = bool(err.get("retryable")), str(err.get("message", ""))[:120]
 
     def begin_stop(self) -> None:
         self.stopping = True

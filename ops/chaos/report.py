@@ -22,6 +22,7 @@ def add_load_checks(run: Run) -> None:
         out.check("0 unanswered", s["unanswered"] == 0, f"{s['unanswered']} of {s['sent']}")
         out.check("0 refused connects", s["refused"] == 0, json.dumps(s["refusedBy"]) if s["refused"] else "")
         out.check("0 seq gaps", s["seqGaps"] == 0, f"{s['seqGaps']}")
+        out.check("every error retryable", s["nonRetryable"] == 0, json.dumps(s["nonRetryableBy"]) if s["nonRetryable"] else "")
         if out.name in SEAMLESS:
             out.check("0 failed", s["failed"] == 0, json.dumps(s["failedBy"]) if s["failed"] else "")
             out.check("0 disconnects", s["disconnects"] == 0, json.dumps(s["disconnectsByCode"]) if s["disconnects"] else "")
@@ -56,7 +57,7 @@ def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.1f}" if abs(v) >= 10 else f"{v:.2f}"
     s = str(v)
-    return s if len(s) <= 90 else s[:87] + "..."
+    return s if len(s) <= 120 else s[:117] + "..."
 
 
 def _load_line(s: dict[str, Any]) -> str:
@@ -88,6 +89,8 @@ def render(run: Run) -> str:
         parts.append(f"{head}== {'PASS' if out.passed else 'FAIL'} ({out.ended - out.started:.1f}s)")
         if out.rows:
             parts.append(table(out.columns, out.rows))
+        if out.key:
+            parts.append(f"  figures (min/median/max): {out.key}" if "/" in out.key else f"  figures: {out.key}")
         for note in out.notes:
             parts.append(f"  note: {note}")
         if out.name in {o for o in phase_names(run)}:
@@ -118,7 +121,7 @@ def summary_table(run: Run) -> str:
             "scenario": out.name, "result": "PASS" if out.passed else "FAIL", "secs": round(out.ended - out.started, 1) if out.ended else None,
             "sent": s["sent"], "failed": s["failed"], "unanswered": s["unanswered"], "lost": s["lostToClose"],
             "p50 ms": s["p50ms"], "p99 ms": s["p99ms"], "disc": s["disconnects"], "refused": s["refused"], "gaps": s["seqGaps"],
-            "key figures": "; ".join(out.notes[:2]) if out.notes else "",
+            "key figures": out.key,
         })
     total = summarize_phase(run.rec, None)
     rows.append({
@@ -128,7 +131,7 @@ def summary_table(run: Run) -> str:
         "key figures": f"http probes {total['http']['probes']}, p99 {_fmt(total['http']['p99ms'])} ms",
     })
     cols = ["scenario", "result", "secs", "sent", "failed", "unanswered", "lost", "p50 ms", "p99 ms", "disc", "refused", "gaps", "key figures"]
-    return "SUMMARY\n" + table(cols, rows)
+    return "SUMMARY (key figures: min/median/max)\n" + table(cols, rows)
 
 
 # ---------------------------------------------------------------------- JSON

@@ -29,6 +29,8 @@ class Request:
     code: str | None = None  # error.code
     reason: str | None = None  # error.details.reason
     cause: str | None = None  # error.details.cause
+    retryable: bool | None = None  # error.retryable
+    message: str | None = None  # error.message (truncated)
     lost_to_close: bool = False  # in flight when its connection closed
 
     @property
@@ -89,6 +91,8 @@ def summarize_requests(reqs: list[Request]) -> dict[str, Any]:
         "ok": sum(1 for r in answered if r.ok),
         "failed": sum(failed.values()),
         "failedBy": dict(failed.most_common()),
+        "nonRetryable": sum(1 for r in answered if not r.ok and not r.retryable),
+        "nonRetryableBy": dict(Counter(f"{r.method}: {r.code} {r.message}" for r in answered if not r.ok and not r.retryable)),
         "lostToClose": sum(1 for r in reqs if r.lost_to_close),
         "unanswered": sum(1 for r in reqs if r.answered is None and not r.lost_to_close),
         "p50ms": _round(percentile(lat, 50)),

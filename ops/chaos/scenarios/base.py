@@ -31,6 +31,7 @@ class Outcome:
     rows: list[dict[str, Any]] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    key: str = ""  # the headline figure, for the summary table
     skipped: str | None = None  # why it did not run
     started: float = 0.0
     ended: float = 0.0
@@ -164,6 +165,14 @@ async def http_get(url: str, timeout: float = 5.0) -> tuple[int | None, dict[str
 
 def ms(seconds: float | None) -> int | None:
     return None if seconds is None else int(round(seconds * 1000))
+
+
+def spread(label: str, values: list[Any]) -> str:
+    """`label min/median/max` over the numbers in `values` ('' when there are none)."""
+    got = sorted(v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool))
+    if not got:
+        return ""
+    return f"{label} {got[0]}/{got[len(got) // 2]}/{got[-1]}"
 
 
 Scenario = Callable[[Ctx, Outcome], Awaitable[None]]

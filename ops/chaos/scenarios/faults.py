@@ -11,7 +11,7 @@ import psutil
 
 from ..control import LogRecord, msg_is
 from ..stats import WORKER_OF
-from .base import Ctx, Outcome, ms
+from .base import Ctx, Outcome, ms, spread
 
 DETECT_TIMEOUT_S = 10.0
 READY_TIMEOUT_S = 25.0
@@ -49,7 +49,7 @@ async def _fault_each_worker(ctx: Ctx, out: Outcome, sig: signal.Signals, detect
             await asyncio.sleep(max(0.0, t_end - time.time()))  # answers to calls sent just before Ready
             lost = ctx.first_worker_lost(worker, t0, t_end) if worker in routed else None
             failed = [r for r in ctx.requests_between(t0, t_end) if not r.ok and WORKER_OF.get(r.method) == worker]
-            kinds = sorted({f"{r.reason}" + (f"/{r.cause}" if r.cause else "") for r in failed})
+            kinds = sorted({(r.reason or f"{r.code} {r.message}") + (f"/{r.cause}" if r.cause else "") for r in failed})
             out.rows.append({
                 "#": n, "worker": worker, "pid": pid,
                 detect_col: ms(detected.t - t0) if detected else None,
@@ -86,7 +86,5 @@ async def _wait_gone(pid: int, timeout: float) -> None:
 
 
 def _summaries(out: Outcome, detect_col: str) -> None:
-    for col in (detect_col, "ready ms", "in-flight err ms"):
-        vals = sorted(r[col] for r in out.rows if isinstance(r.get(col), int))
-        if vals:
-            out.notes.append(f"{col}: min {vals[0]}, median {vals[len(vals) // 2]}, max {vals[-1]} (n={len(vals)})")
+    figures = [spread(col, [r.get(col) for r in out.rows]) for col in (detect_col, "ready ms", "in-flight err ms")]
+    out.key = "; ".join(f for f in figures if f)

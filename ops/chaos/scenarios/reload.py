@@ -6,7 +6,7 @@ import asyncio
 import time
 from typing import Any
 
-from .base import Ctx, Outcome, ms
+from .base import Ctx, Outcome, ms, spread
 
 APPLY_TIMEOUT_S = 10.0
 
@@ -141,6 +141,4 @@ async def _wait_retired(pid: int | None, timeout: float) -> None:
 
 
 def _summary(out: Outcome, values: list[Any], what: str = "applied") -> None:
-    got = sorted(v for v in values if v is not None)
-    if got:
-        out.notes.append(f"{what} ms: min {got[0]}, median {got[len(got) // 2]}, max {got[-1]}")
+    out.key = spread(f"{what} ms", values)
