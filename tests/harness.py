@@ -157,9 +157,15 @@ class Gateway:
         return rec if rec.get("pid") == self.pid else None
 
     def wait_ready(self, timeout: float = 20.0) -> Gateway:
-        """Ready = the supervisor announced it and /readyz says every worker is up."""
+        """Ready = the supervisor announced it and /readyz says every child is up."""
+        return self._wait_announced("/readyz", timeout, "gateway ready")
 
-        def ready() -> bool:
+    def wait_serving(self, timeout: float = 20.0) -> Gateway:
+        """Announced and serving, even if a child is crash-looping (so /readyz may be 503)."""
+        return self._wait_announced("/healthz", timeout, "gateway serving")
+
+    def _wait_announced(self, probe: str, timeout: float, what: str) -> Gateway:
+        def done() -> bool:
             self.track()
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"gateway exited early ({self.proc.returncode}):\n{self.output()}")
@@ -167,9 +173,9 @@ class Gateway:
             if not rec or "ready:" not in self.output():
                 return False
             self.port = rec["port"]
-            return self.http_status("/readyz") == 200
+            return self.http_status(probe) == 200
 
-        wait_for(ready, timeout, what="gateway ready")
+        wait_for(done, timeout, what=what)
         return self
 
     def http_status(self, path: str) -> int | None:
@@ -228,22 +234,6 @@ class Gateway:
             )
         finally:
             c.close()
-
-    def wait_serving(self, timeout: float = 20.0) -> Gateway:
-        """Started and announced, even if a child is crash-looping (so /readyz may be 503)."""
-
-        def serving() -> bool:
-            self.track()
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"gateway exited early ({self.proc.returncode}):\n{self.output()}")
-            rec = self.instance()
-            if not rec or "ready:" not in self.output():
-                return False
-            self.port = rec["port"]
-            return self.http_status("/healthz") == 200
-
-        wait_for(serving, timeout, what="gateway serving")
-        return self
 
     def signal(self, sig: int) -> None:
         os.kill(self.pid, sig)
