@@ -64,6 +64,7 @@ class WorkerRouter:
         )
         self.instances: dict[bytes, Instance] = {}
         self.active: dict[str, Instance] = {}
+        self.slot_methods: dict[str, list[str]] = {}  # what each slot serves, kept while it restarts
         self.routes: dict[str, str] = {}  # method -> slot
         self.pending: dict[int, Pending] = {}
         self._deadlines: deque[tuple[float, int]] = deque()
@@ -88,7 +89,18 @@ class WorkerRouter:
     # ------------------------------------------------------------------ queries
 
     def route_for(self, method: str) -> str | None:
+        """The slot serving `method`, also while that slot's process is being replaced (the call then
+        gets a retryable UNAVAILABLE instead of "unknown method")."""
         return self.routes.get(method)
+
+    def keep_slots(self, slots: set[str]) -> None:
+        """Forget the methods of slots that no longer exist (a removed channel)."""
+        gone = [s for s in self.slot_methods if s not in slots and s not in self.active]
+        for slot in gone:
+            del self.slot_methods[slot]
+        if gone:
+            self._rebuild_routes()
+            self.on_change()
 
     def methods(self) -> list[str]:
         return list(self.routes)
@@ -214,6 +226,7 @@ class WorkerRouter:
         if not inst.retiring:
             previous = self.active.get(msg.slot)
             self.active[msg.slot] = inst  # the newest instance takes new calls
+            self.slot_methods[msg.slot] = msg.methods
             if previous is not None and previous is not inst:
                 log.info("worker replaced", slot=msg.slot, old=previous.identity.decode(), new=msg.instance)
         self._rebuild_routes()
@@ -233,8 +246,8 @@ class WorkerRouter:
 
     def _rebuild_routes(self) -> None:
         routes: dict[str, str] = {}
-        for slot, inst in sorted(self.active.items()):
-            for method in inst.methods:
+        for slot, methods in sorted(self.slot_methods.items()):
+            for method in methods:
                 owner = routes.setdefault(method, slot)
                 if owner != slot:
                     log.error("two workers claim one method; keeping the first", method=method, first=owner, second=slot)

@@ -61,6 +61,7 @@ class Services:
         self.router.on_change = self._workers_changed
         self.router.on_push = lambda event, payload: self.hub.broadcast(event, payload)
         self.tree.on_change.append(self.health.changed)
+        self.tree.on_change.append(lambda: self.router.keep_slots({p.name for p in self.tree.children}))
         self.settings.on_change.append(self._config_applied)
         link.on(control.TreeState, self.tree.update)
         link.on(control.PeerLost, lambda msg: self.router.lost(msg.instance, msg.reason))

@@ -25,6 +25,7 @@ from .transport import Endpoint, connect_dealer
 from .version import IPC_VERSION
 
 HEARTBEAT_S = 0.25
+MAX_EARLY = 32
 CONFIGURE_TIMEOUT_S = 10.0
 
 ENV_NAME = "OPENCLAW_CHILD_NAME"
@@ -43,14 +44,20 @@ class SupervisorLink:
         sock = connect_dealer(ctx, os.environ[ENV_CONTROL], self.instance)
         self.endpoint: Endpoint[control.SupervisorToChild] = Endpoint(sock, control.child_decoder, self._on_message, log)
         self._handlers: dict[type, Callable[[Any], None]] = {}
+        self._early: list[control.SupervisorToChild] = []  # arrived before their handler existed
         self._configure: asyncio.Future[control.Configure] | None = None
         self._beat: asyncio.TimerHandle | None = None
         self.on_orphaned: Callable[[], None] = lambda: None
         self._beat_body = control.encode(control.ChildHeartbeat(self.instance))
 
     def on(self, kind: type, handler: Callable[[Any], None]) -> None:
-        """Call `handler(msg)` for every inbound message of type `kind`."""
+        """Call `handler(msg)` for every inbound message of type `kind`, including any that came
+        before the handler was set (the supervisor sends the tree state right after Configure)."""
         self._handlers[kind] = handler
+        early = [m for m in self._early if isinstance(m, kind)]
+        self._early = [m for m in self._early if not isinstance(m, kind)]
+        for msg in early:
+            handler(msg)
 
     def _on_message(self, _identity: bytes | None, msg: control.SupervisorToChild) -> None:
         if isinstance(msg, control.Configure):
@@ -60,6 +67,8 @@ class SupervisorLink:
         handler = self._handlers.get(type(msg))
         if handler is not None:
             handler(msg)
+        elif len(self._early) < MAX_EARLY:
+            self._early.append(msg)
 
     async def hello(self, stop: asyncio.Event) -> control.Configure | None:
         """Say hello and wait for our configuration. None if told to stop meanwhile;

@@ -166,6 +166,8 @@ def test_port_change_moves_the_front_end_and_tells_clients(make_gateway, home: H
     assert c2.call("sessions.list")["ok"]
     c2.close()
     assert {k: v for k, v in gw.children_by_title().items() if k != "frontend"} == workers
+    # the new front-end saw the running workers register (it was told they exist) and did not time out
+    assert "not every running worker registered in time; serving anyway" not in home.log_messages()
 
 
 def test_rotated_token_closes_old_connections_and_takes_the_new(make_gateway, home: Home) -> None:

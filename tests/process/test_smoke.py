@@ -8,3 +8,7 @@ def test_health_over_ws(gateway):
     res = c.call("health")
     assert res["ok"] and res["payload"]["ok"] is True
     c.close()
+
+
+def test_a_normal_start_does_not_wait_out_the_worker_timeout(gateway):
+    assert "not every running worker registered in time; serving anyway" not in gateway.home.log_messages()
