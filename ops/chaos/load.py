@@ -19,7 +19,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from .stats import Recorder, Request
-from .wire import ConnectFailure, close_code_of, open_session
+from .wire import REFUSED_ERRNOS, ConnectFailure, close_code_of, open_session
 
 RECONNECT_DELAY_S = 0.2
 
@@ -154,14 +154,14 @@ class HttpProber:
             async with session.get(self.base + path) as resp:
                 await resp.read()
                 self.rec.probe(path, resp.status, (time.monotonic() - t0) * 1000, None)
-        except aiohttp.ClientConnectorError as exc:
-            refused = isinstance(exc.os_error, ConnectionRefusedError)
-            self.rec.probe(path, None, (time.monotonic() - t0) * 1000, "refused" if refused else "connect-error")
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+            # refused, or reset/closed before any answer: a refused connect
+            os_error = getattr(exc, "os_error", exc)
+            refused = isinstance(exc, aiohttp.ServerDisconnectedError) or getattr(os_error, "errno", None) in REFUSED_ERRNOS
+            label = "refused" if refused else type(exc).__name__
+            self.rec.probe(path, None, (time.monotonic() - t0) * 1000, label)
             if refused:
-                self.rec.connect_failed("http-prober", "refused", f"HTTP {path}: ECONNREFUSED")
-        except aiohttp.ServerDisconnectedError:
-            self.rec.probe(path, None, (time.monotonic() - t0) * 1000, "disconnected")
-            self.rec.connect_failed("http-prober", "refused", f"HTTP {path}: closed before the answer")
+                self.rec.connect_failed("http-prober", "refused", f"HTTP {path}: {type(exc).__name__} {os_error}"[:120])
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             self.rec.probe(path, None, (time.monotonic() - t0) * 1000, type(exc).__name__)
 

@@ -15,7 +15,7 @@ from .load import Load
 from .scenarios import SCENARIOS, Ctx, Outcome
 from .stats import Recorder
 from .target import DEFAULT_FAULTS, SpawnedGateway, Target
-from .wire import check_loopback_url
+from .wire import ConnectFailure, check_loopback_url, open_session
 
 SETTLE_TIMEOUT_S = 30.0
 
@@ -56,6 +56,11 @@ class Run:
         else:
             host, port = check_loopback_url(opts.url)
             self.target = Target(host, port, opts.token)
+            try:  # fail fast on a wrong port or token instead of retrying for the call deadline
+                ws, _ = await open_session(self.target.url, self.target.token, "probe")
+                await ws.close()
+            except ConnectFailure as exc:
+                raise RuntimeError(f"cannot open a session on {self.target.url}: {exc}") from None
         self.ctl = ControlClient(self.target.url, self.target.token, self.rec)
         await self.target.discover(self.ctl, opts.faults)
         self.logs = LogFollower(self.ctl)
@@ -113,7 +118,9 @@ class Run:
                 continue
             if not spec.without_load:
                 await self._settle(out)
-            self.say(f"{name}: {'pass' if out.passed else 'FAIL'} ({out.ended - out.started:.1f}s)")
+            failed = sum(1 for c in out.checks if not c.ok)
+            self.say(f"{name}: done in {out.ended - out.started:.1f}s" + (f", {failed} check(s) failed" if failed else "")
+                     + " (load criteria are judged when the load has stopped)")
 
     async def _settle(self, out: Outcome) -> None:
         """Between scenarios: the original config back, and every child running again."""

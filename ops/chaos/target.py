@@ -8,7 +8,6 @@ parent), editing the config file atomically, and cleaning up whatever we stopped
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
 import secrets
@@ -18,24 +17,12 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import psutil
 
-try:
-    import pyjson5 as _json5
-
-    def _parse_json5(text: str) -> Any:
-        return _json5.decode(text)
-except ImportError:  # pragma: no cover - the gateway's venv has pyjson5
-    import json5 as _json5  # type: ignore
-
-    def _parse_json5(text: str) -> Any:
-        return _json5.loads(text)
-
+from .configfile import ConfigFile
 from .control import ControlClient
 from .wire import http_base, ws_url
 
@@ -56,56 +43,6 @@ def process_title(pid: int) -> str | None:
         return " ".join(psutil.Process(pid).cmdline()).strip()
     except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
         return None
-
-
-def config_hash(blob: bytes) -> str:
-    """The gateway's hash of a config file: sha256 of its text (UTF-8, BOM stripped)."""
-    return "sha256:" + hashlib.sha256(blob.decode("utf-8-sig").encode()).hexdigest()
-
-
-class ConfigFile:
-    """The gateway's config file: atomic edits (temp file in the same folder, then rename), and
-    the original bytes kept so `restore` puts back exactly what was there."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.original = path.read_bytes()
-        self.mode = path.stat().st_mode & 0o777
-
-    def data(self) -> dict[str, Any]:
-        data = _parse_json5(self.path.read_bytes().decode("utf-8-sig"))
-        if not isinstance(data, dict):
-            raise ValueError(f"{self.path}: the top level is not an object")
-        return data
-
-    def _write(self, blob: bytes) -> str:
-        tmp = self.path.with_name(f".{self.path.name}.chaos-{os.getpid()}-{secrets.token_hex(4)}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, self.mode)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(blob)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        return config_hash(blob)
-
-    def edit(self, change: Callable[[dict[str, Any]], None]) -> str:
-        """Apply `change` to the parsed config and write it back as JSON; returns the new hash."""
-        data = self.data()
-        change(data)
-        return self._write((json.dumps(data, indent=2) + "\n").encode())
-
-    def restore(self) -> str | None:
-        """Put the original bytes back; the hash to wait for, or None if the file is unchanged."""
-        if self.path.read_bytes() == self.original:
-            return None
-        return self._write(self.original)
-
-    def current_hash(self) -> str:
-        return config_hash(self.path.read_bytes())
 
 
 @dataclass

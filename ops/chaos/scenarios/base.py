@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import psutil
 
 from ..control import ControlClient, LogFollower
 from ..load import Load
@@ -70,7 +71,7 @@ class Ctx:
                 health = await self.ctl.call("health", timeout=max(0.5, deadline - time.monotonic()))
                 if (health.get("configReload") or {}).get("lastGoodHash") == h:
                     return time.time() - t0
-            except (TimeoutError, Exception):  # noqa: BLE001 - a restarting front-end: ask again
+            except Exception:  # noqa: BLE001 - a restarting front-end: ask again
                 pass
             await asyncio.sleep(0.02)
         return None
@@ -165,6 +166,48 @@ async def http_get(url: str, timeout: float = 5.0) -> tuple[int | None, dict[str
 
 def ms(seconds: float | None) -> int | None:
     return None if seconds is None else int(round(seconds * 1000))
+
+
+async def wait_gone(pid: int | None, timeout: float) -> bool:
+    """Wait (bounded) until `pid` has exited; True if it did."""
+    deadline = time.monotonic() + timeout
+    while pid:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.05)
+    return True
+
+
+def set_key(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """A config edit: set the dotted `path` (creating objects on the way) to `value`."""
+    keys = path.split(".")
+
+    def change(data: dict[str, Any]) -> None:
+        node = data
+        for k in keys[:-1]:
+            if not isinstance(node.get(k), dict):
+                node[k] = {}
+            node = node[k]
+        node[keys[-1]] = value
+    return change
+
+
+def drop_key(path: str) -> Callable[[dict[str, Any]], None]:
+    """A config edit: remove the dotted `path` if it is there."""
+    *parents, last = path.split(".")
+
+    def change(data: dict[str, Any]) -> None:
+        node: Any = data
+        for k in parents:
+            node = node.get(k) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(last, None)
+    return change
 
 
 def spread(label: str, values: list[Any]) -> str:

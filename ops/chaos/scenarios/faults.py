@@ -7,11 +7,9 @@ import asyncio
 import signal
 import time
 
-import psutil
-
 from ..control import LogRecord, msg_is
-from ..stats import WORKER_OF
-from .base import Ctx, Outcome, ms, spread
+from ..stats import WORKER_OF, Request
+from .base import Ctx, Outcome, ms, spread, wait_gone
 
 DETECT_TIMEOUT_S = 10.0
 READY_TIMEOUT_S = 25.0
@@ -55,34 +53,30 @@ async def _fault_each_worker(ctx: Ctx, out: Outcome, sig: signal.Signals, detect
                 detect_col: ms(detected.t - t0) if detected else None,
                 "ready ms": ms(ready.t - t0) if ready else None,
                 "new pid": ready.fields.get("pid") if ready else None,
-                "in-flight err ms": ms(lost.answered - t0) if lost and lost.answered else ("n/a" if worker not in routed else None),
+                "in-flight err ms": _lost_ms(lost, t0) if worker in routed else "n/a",
                 "errors": len(failed) if worker in routed else "n/a",
                 "kinds": ", ".join(kinds),
             })
             out.check(f"#{n} {worker}: {detect_msg}", detected is not None, f"within {DETECT_TIMEOUT_S:.0f}s")
             out.check(f"#{n} {worker}: replacement ready", ready is not None, f"within {READY_TIMEOUT_S:.0f}s")
             if sig == signal.SIGSTOP:
-                await _wait_gone(pid, 5.0)
+                await wait_gone(pid, 5.0)
             await asyncio.sleep(ctx.opts.gap)
     await ctx.wait_running(workers, READY_TIMEOUT_S)
     _summaries(out, detect_col)
+
+
+def _lost_ms(lost: Request | None, t0: float) -> int | str:
+    """fault -> the first worker-lost answer; "none" when no call was in flight to hear it."""
+    if lost is None or lost.answered is None:
+        return "none"
+    return int(round((lost.answered - t0) * 1000))
 
 
 def _ready_of(worker: str, old_pid: int):
     def pred(r: LogRecord) -> bool:
         return r.message == "ready" and r.child == worker and r.fields.get("pid") != old_pid
     return pred
-
-
-async def _wait_gone(pid: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return
-        except psutil.NoSuchProcess:
-            return
-        await asyncio.sleep(0.05)
 
 
 def _summaries(out: Outcome, detect_col: str) -> None:

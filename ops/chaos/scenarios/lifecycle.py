@@ -10,12 +10,13 @@ import time
 from ..control import LogRecord, msg_is
 from ..stats import WORKER_OF
 from ..target import DEFAULT_FAULTS
-from .base import Ctx, Outcome, http_get, ms, spread
+from .base import Ctx, Outcome, drop_key, http_get, ms, set_key, spread
 
 RECOVER_TIMEOUT_S = 30.0
 CRASHY = "channel:crashy"
 SCHEDULE_S = [0.5, 1.0, 2.0, 4.0, 8.0]
 TOLERANCE = 0.25
+SPAWN_ALLOWANCE_S = 0.15  # the `spawned` record is written after fork/exec: 10-30 ms, >100 ms on a busy box
 
 
 async def restart(ctx: Ctx, out: Outcome) -> None:
@@ -73,13 +74,13 @@ async def crash_loop(ctx: Ctx, out: Outcome) -> None:
     """channels.crashy added while OPENCLAW_FAULTS makes it exit at every start: backoff, FATAL."""
     if "channel:crashy=exit-on-start" not in ctx.target.faults.replace(" ", ""):
         out.skipped = (
-            f"the gateway was not started with OPENCLAW_FAULTS={DEFAULT_FAULTS} "
-            "(use --spawn, or start it with that variable)"
+            f"needs a gateway started with OPENCLAW_FAULTS={DEFAULT_FAULTS}: use --spawn, or start it with that "
+            f"variable and say so with --faults {DEFAULT_FAULTS} (a running gateway's environment cannot be read back)"
         )
         return
     out.columns = ["spawn", "at s", "lived ms", "spawn gap s", "exit->spawn s", "expected s", "in range", "scheduled ms"]
     t0 = time.time()
-    await ctx.edit_and_wait(lambda d: d.setdefault("channels", {}).__setitem__("crashy", {}), 10.0)
+    await ctx.edit_and_wait(set_key("channels.crashy", {}), 10.0)
     fatal = await ctx.logs.wait_for(_fatal_transition, t0, 45.0)
     await asyncio.sleep(0.3)  # the log follower's next page
     spawns = ctx.logs.find(msg_is("spawned", child=CRASHY), t0)
@@ -96,7 +97,10 @@ async def crash_loop(ctx: Ctx, out: Outcome) -> None:
             prev_exit = exit_of.get(spawns[i - 1].fields.get("instance"))
             delay = sp.t - prev_exit.t if prev_exit else None
             expected = SCHEDULE_S[i - 1] if i - 1 < len(SCHEDULE_S) else None
-            ok = expected is not None and delay is not None and abs(delay - expected) <= TOLERANCE * expected
+            ok = (
+                expected is not None and delay is not None
+                and (1 - TOLERANCE) * expected <= delay <= (1 + TOLERANCE) * expected + SPAWN_ALLOWANCE_S
+            )
             on_schedule &= ok
             row.update({
                 "spawn gap s": round(sp.t - spawns[i - 1].t, 3), "exit->spawn s": round(delay, 3) if delay is not None else None,
@@ -108,13 +112,16 @@ async def crash_loop(ctx: Ctx, out: Outcome) -> None:
     out.key = f"{len(spawns)} spawns, exit->spawn s {', '.join(str(d) for d in delays)}"
     out.check("ends FATAL", fatal is not None, fatal.message if fatal else "no '-> fatal' transition within 45s")
     out.check("6 spawns (FATAL after more than 5 exits in 30 s)", len(spawns) == 6, f"{len(spawns)} spawns, {len(exits)} exits")
-    out.check(f"restarts on the schedule 0.5/1/2/4/8 s (+-{TOLERANCE:.0%}, exit -> next spawn)", on_schedule)
+    out.check(
+        f"restarts on the schedule 0.5/1/2/4/8 s (exit -> next spawn within +-{TOLERANCE:.0%}, "
+        f"+{SPAWN_ALLOWANCE_S * 1000:.0f} ms to start a process)", on_schedule,
+    )
     status, body = await ctx.readyz()
     failing = body.get("failing") or []
     out.check("/readyz 503 naming it", status == 503 and any(CRASHY in f for f in failing), f"{status}: {failing}")
     hstatus, _ = await http_get(ctx.target.http + "/healthz")
     out.check("/healthz 200", hstatus == 200, str(hstatus))
-    await ctx.edit_and_wait(lambda d: (d.get("channels") or {}).pop("crashy", None), 10.0)
+    await ctx.edit_and_wait(drop_key("channels.crashy"), 10.0)
     t1 = time.monotonic()
     ready_again = await ctx.wait_ready(15.0)
     out.check("/readyz 200 after removing it", ready_again, f"after {ms(time.monotonic() - t1)} ms" if ready_again else "still 503 after 15s")

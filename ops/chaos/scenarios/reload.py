@@ -6,23 +6,9 @@ import asyncio
 import time
 from typing import Any
 
-from .base import Ctx, Outcome, ms, spread
+from .base import Ctx, Outcome, ms, set_key, spread, wait_gone
 
 APPLY_TIMEOUT_S = 10.0
-
-
-def _set(path: str, value: Any):
-    """An edit: set the dotted `path` (creating objects on the way) to `value`."""
-    keys = path.split(".")
-
-    def change(data: dict[str, Any]) -> None:
-        node = data
-        for k in keys[:-1]:
-            if not isinstance(node.get(k), dict):
-                node[k] = {}
-            node = node[k]
-        node[keys[-1]] = value
-    return change
 
 
 async def reload_hot(ctx: Ctx, out: Outcome) -> None:
@@ -32,7 +18,7 @@ async def reload_hot(ctx: Ctx, out: Outcome) -> None:
     for i in range(ctx.opts.reloads):
         key = "gateway.http.endpoints.chatCompletions.enabled"
         value = i % 2 == 0
-        _h, _t0, took = await ctx.edit_and_wait(_set(key, value), APPLY_TIMEOUT_S)
+        _h, _t0, took = await ctx.edit_and_wait(set_key(key, value), APPLY_TIMEOUT_S)
         actions = await ctx.last_actions()
         out.rows.append({"#": i + 1, "edit": f"{key}={str(value).lower()}", "applied ms": ms(took), "actions": "; ".join(actions)})
         await asyncio.sleep(ctx.opts.gap)
@@ -61,7 +47,7 @@ async def reload_worker(ctx: Ctx, out: Outcome) -> None:
             worker, key = channel, f"channels.{channel.split(':', 1)[1]}.chaosRev"
         before = await ctx.wait_running([worker], 20) or await ctx.procs()
         old = before[worker].pid
-        h = ctx.target.config.edit(_set(key, i + 1))  # type: ignore[union-attr]
+        h = ctx.target.config.edit(set_key(key, i + 1))  # type: ignore[union-attr]
         t0 = time.time()
         procs, _ = await ctx.wait_procs(lambda p: worker in p and p[worker].pid != old and p[worker].state == "running", APPLY_TIMEOUT_S)
         replaced = time.time() - t0 if procs else None
@@ -72,7 +58,7 @@ async def reload_worker(ctx: Ctx, out: Outcome) -> None:
             "#": i + 1, "edit": f"{key}={i + 1}", "worker": worker, "old pid": old, "new pid": after[worker].pid if procs else None,
             "applied ms": ms(applied), "replaced ms": ms(replaced), "others kept": f"{len(kept)}/{len(before) - 1}",
         })
-        await _wait_retired(old, 8.0)
+        await wait_gone(old, 8.0)  # let the replaced worker finish retiring
         await asyncio.sleep(ctx.opts.gap)
     _h, took = await ctx.restore_config()
     await ctx.wait_running(workers, 20)
@@ -90,7 +76,7 @@ async def reload_frontend(ctx: Ctx, out: Outcome) -> None:
     for i in range(ctx.opts.frontend_restarts):
         before = await ctx.wait_running(["frontend"], 20) or await ctx.procs()
         old = before["frontend"].pid
-        h = ctx.target.config.edit(_set("gateway.terminal", {"chaosRev": i + 1}))  # type: ignore[union-attr]
+        h = ctx.target.config.edit(set_key("gateway.terminal", {"chaosRev": i + 1}))  # type: ignore[union-attr]
         t0 = time.time()
         row = await _frontend_replaced(ctx, old, t0, 20.0)
         row.update({"#": i + 1, "edit": f"gateway.terminal.chaosRev={i + 1}", "applied ms": ms(await ctx.wait_hash(h, t0, APPLY_TIMEOUT_S))})
@@ -122,22 +108,6 @@ async def _frontend_replaced(ctx: Ctx, old: int | None, t0: float, timeout: floa
         "disconnects": len(ctx.events_between(ctx.rec.disconnects, t0, t1)),
         "refused": len(ctx.events_between(ctx.rec.refused, t0, t1)),
     }
-
-
-async def _wait_retired(pid: int | None, timeout: float) -> None:
-    """Let a replaced worker finish retiring before the next edit (bounded)."""
-    import psutil
-
-    if not pid:
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return
-        except psutil.NoSuchProcess:
-            return
-        await asyncio.sleep(0.05)
 
 
 def _summary(out: Outcome, values: list[Any], what: str = "applied") -> None:
