@@ -59,8 +59,9 @@ async def serve() -> int:
     try:
         svc = Services(ctx, link, cfg, list(LOCAL_METHODS))
         svc.settings.on_change.append(lambda msg: logs.configure(msg.gateway.log_file, "frontend", verbose=msg.gateway.verbose, level=msg.gateway.log_level))
+        dispatcher = Dispatcher(svc, faults)
         runner = web.AppRunner(
-            build_app(svc, Dispatcher(svc, faults)), handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S
+            build_app(svc, dispatcher), handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S
         )
         await runner.setup()
         if not await svc.workers_registered(WORKERS_WAIT_S):
@@ -88,7 +89,7 @@ async def serve() -> int:
     req = drain_request[0] if drain_request else None
     reason = req.reason if req else "gateway stopping"
     log.info("frontend draining", reason=reason, connections=len(svc.hub.connections), orphaned=orphaned)
-    await drain(runner, sites, svc, reason, req.restart_expected_ms if req else None, fast=orphaned)
+    await drain(runner, sites, svc, dispatcher, reason, req.restart_expected_ms if req else None, fast=orphaned)
     link.close()
     ctx.term()
     return 0

@@ -49,6 +49,10 @@ class Dispatcher:
             return
         if self.faults is not None:
             self.faults.on_request()
+        if self.svc.draining:  # the client was told `shutdown`; answer, never drop
+            error = unavailable("gateway is restarting or stopping; reconnect and retry", retry_after_ms=1000, details={"reason": "gateway-draining"})
+            self._reply_error(conn, req.id, req.method, error.shape())
+            return
         if self.log_full:
             log.info(f"⇄ req {req.method}", conn=conn.conn_id, id=req.id, frame=data.decode(errors="replace")[:4096])
         started = time.perf_counter() if self.log_frames else None

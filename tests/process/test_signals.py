@@ -227,3 +227,20 @@ def test_sigterm_during_a_restart_stops_at_once(gateway):
     assert took < 3.0, took  # was 8 s and a SIGKILL; ~0.2 s now (ops/chaos measures it)
     assert all(not psutil.pid_exists(p) or psutil.Process(p).status() == psutil.STATUS_ZOMBIE for p in kids)
     assert "SIGKILL" not in "\n".join(gateway.home.log_messages())
+
+
+def test_every_request_taken_before_a_restart_is_answered(gateway):
+    """Requests in flight when the front-end drains get their answer or a retryable error, then 1012."""
+    c = open_client(gateway.url)
+    ids = [c.request("sessions.list") for _ in range(200)]
+    gateway.signal(signal.SIGUSR1)
+    answers: dict[str, dict] = {}
+    with pytest.raises(ConnectionClosed):
+        while True:
+            f = c.recv(timeout=10)
+            if f.get("type") == "res":
+                answers[f["id"]] = f
+    assert c.ws.close_code == 1012
+    assert set(answers) == set(ids), f"{len(set(ids) - set(answers))} requests left unanswered"
+    for f in answers.values():
+        assert f["ok"] or (f["error"]["code"] == "UNAVAILABLE" and f["error"]["retryable"] is True), f
