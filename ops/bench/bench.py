@@ -1386,8 +1386,9 @@ async def start_chain(args, state: State) -> Target:
     port = free_loopback_port()
     fd, state.chain_log = tempfile.mkstemp(prefix="openclaw-bench-chain-", suffix=".log")
     with os.fdopen(fd, "wb") as logf:
-        state.chain = subprocess.Popen([sys.executable, CHAIN_SCRIPT, "--port", str(port)], stdin=subprocess.DEVNULL,
-                                       stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+        argv = [sys.executable, CHAIN_SCRIPT, "--port", str(port), "--parent", str(os.getpid())]
+        state.chain = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
     chain = Target(f"ws://127.0.0.1:{port}/", args.token, args.password)
     deadline = perf_counter() + 20
     while True:
@@ -1500,10 +1501,12 @@ async def m_compare(args, target: Target, state: State) -> dict:
         stop_chain(state)
     rows = {key: summarize_row(label, method, runs[key]) for key, (label, _, method) in COMPARE_ROWS.items()}
     gw, ref = rows["gateway_routed"]["calls_per_s"], rows["chain_routed"]["calls_per_s"]
+    pairs = zip(rows["gateway_routed"]["runs_calls_per_s"], rows["chain_routed"]["runs_calls_per_s"])
     out = {"repeats": args.repeats, "clients": args.clients, "inflight_per_client": args.inflight,
            "duration_s": args.duration, "client_kind": args.client, "chain_url": targets["chain"].url,
            "params": routed.params_json.decode(), "rows": rows,
            "routed_ratio": round(gw / ref, 3) if gw and ref else None,
+           "routed_ratio_per_repeat": [round(b / c, 3) if b and c else None for b, c in pairs],
            "background_busy_cores_before_after": background, "note": NOTE_SHARED}
     errors = [f"{r['label']}: {r['error']}" for r in rows.values() if r.get("error")]
     if errors:
@@ -1521,8 +1524,11 @@ def compare_lines(c: dict) -> list:
         lines.append(f"{r['label']:<34}  {_num(r['calls_per_s'], ',.0f'):>9}  {_num(r['p99_ms'], '.2f'):>7}  "
                      f"{_num(r['front_cpu_cores'], '.2f'):>9}  {_num(r['front_cpu_us_per_call'], '.1f'):>7}  "
                      f"{_num(r['machine_busy_cores'], '.2f'):>5}  {runs}")
-    lines.append(f"ratio (b)/(c) = {_num(c['routed_ratio'], '.3f')}x  (target >= 0.8x); front CPU = cores used by "
-                 f"the process on the port, us/call = its CPU per call, busy = whole machine")
+    per_repeat = " / ".join(_num(v, ".2f") for v in c["routed_ratio_per_repeat"])
+    lines.append(f"ratio (b)/(c) = {_num(c['routed_ratio'], '.3f')}x of the medians (target >= 0.8x); "
+                 f"per repeat: {per_repeat}")
+    lines.append("front CPU = cores used by the process on the port, us/call = its CPU per call, "
+                 "busy = whole machine")
     bg = c["background_busy_cores_before_after"]
     noisy = any(v is not None and v > 0.2 for v in bg)
     lines.append(f"background load (cores busy while idle, before/after): {' / '.join(_num(v, '.2f') for v in bg)}"

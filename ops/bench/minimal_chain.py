@@ -12,7 +12,8 @@ The simplest honest version a competent engineer would write first, used by
           (msgpack via msgspec), builds a sessions.list-like payload, encodes it and replies.
 
 Run `python ops/bench/minimal_chain.py --port P` (loopback only); SIGTERM/SIGINT stops both
-processes and removes the temp dir. The worker also exits if the front disappears.
+processes and removes the temp dir. The worker exits if the front disappears, and so does the front
+with `--parent PID` if that process (bench.py passes its own PID) disappears.
 """
 from __future__ import annotations
 
@@ -91,14 +92,11 @@ async def worker_main(endpoint: str, parent_pid: int) -> None:
     sock = ctx.socket(zmq.ROUTER)
     sock.setsockopt(zmq.LINGER, 0)
     sock.bind(endpoint)
-    loop = asyncio.get_running_loop()
-    tasks = [loop.create_task(serve_calls(sock)), loop.create_task(parent_gone(parent_pid)),
-             loop.create_task(wait_for_stop_signal())]
+    serve = asyncio.get_running_loop().create_task(serve_calls(sock))
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        await wait_for_stop(parent_pid, serve)
     finally:
-        for task in tasks:
-            task.cancel()
+        serve.cancel()
         sock.close()
         ctx.term()
 
@@ -114,9 +112,30 @@ async def serve_calls(sock: zmq.asyncio.Socket) -> None:
         await sock.send_multipart((identity, encode(Reply(call.id, payload))))
 
 
-async def parent_gone(parent_pid: int) -> None:
+async def parent_gone(parent_pid: int | None) -> None:
+    if parent_pid is None:
+        await asyncio.Event().wait()  # not watched: wait forever
     while os.getppid() == parent_pid:
         await asyncio.sleep(1.0)
+
+
+async def stop_signal() -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def wait_for_stop(parent_pid: int | None, *tasks: asyncio.Task) -> None:
+    """Until SIGTERM/SIGINT, the parent going away (if watched), or one of `tasks` ending."""
+    loop = asyncio.get_running_loop()
+    waiters = [loop.create_task(stop_signal()), loop.create_task(parent_gone(parent_pid))]
+    try:
+        await asyncio.wait([*waiters, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
 
 
 # --------------------------------------------------------------------------- front
@@ -204,7 +223,7 @@ def spawn_worker(endpoint: str) -> subprocess.Popen:
                              "--parent", str(os.getpid())], stdin=subprocess.DEVNULL)
 
 
-async def front_main(host: str, port: int) -> None:
+async def front_main(host: str, port: int, parent_pid: int | None) -> None:
     tmp = tempfile.mkdtemp(prefix="openclaw-minimal-chain-")
     endpoint = f"ipc://{tmp}/worker.sock"
     worker = spawn_worker(endpoint)
@@ -218,21 +237,13 @@ async def front_main(host: str, port: int) -> None:
         await web.TCPSite(runner, host, port).start()
         print(f"minimal chain listening on ws://{host}:{port}/ (front pid {os.getpid()}, "
               f"worker pid {worker.pid})", flush=True)
-        await wait_for_stop_signal()
+        await wait_for_stop(parent_pid, reader)
     finally:
         reader.cancel()
         await runner.cleanup()
         front.close()
         stop_worker(worker)
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-async def wait_for_stop_signal() -> None:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
 
 
 def stop_worker(worker: subprocess.Popen) -> None:
@@ -258,14 +269,14 @@ def main(argv=None) -> int:
     p.add_argument("--port", type=int, help="loopback port for the WebSocket server")
     p.add_argument("--host", default="127.0.0.1", choices=LOOPBACK, help="loopback address (default %(default)s)")
     p.add_argument("--worker", metavar="ENDPOINT", help=argparse.SUPPRESS)
-    p.add_argument("--parent", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--parent", type=int, help="exit when the process with this PID stops being our parent")
     args = p.parse_args(argv)
     if args.worker:
         run(worker_main(args.worker, args.parent))
     elif args.port is None:
         p.error("--port is required")
     else:
-        run(front_main(args.host, args.port))
+        run(front_main(args.host, args.port, args.parent))
     return 0
 
 
