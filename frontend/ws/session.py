@@ -64,6 +64,7 @@ class Session:
     __slots__ = (
         "svc", "dispatcher", "ws", "transport", "peer", "conn_id", "state", "seq", "client", "role", "scopes",
         "auth_method", "secret_digest", "nonce", "connected_at", "presence_key", "is_local", "inflight",
+        "_out", "_out_bytes", "_loop",
     )
 
     def __init__(self, svc: Services, dispatcher: Dispatcher, ws: web.WebSocketResponse, request: web.Request) -> None:
@@ -85,6 +86,9 @@ class Session:
         self.connected_at = 0
         self.presence_key: str | None = None
         self.inflight = 0
+        self._out: list[bytes] = []  # frames of this loop iteration, written together
+        self._out_bytes = 0
+        self._loop = asyncio.get_running_loop()
 
     def advance(self, event: SessionEvent) -> SessionState:
         new = TRANSITIONS.get((self.state, event))
@@ -95,15 +99,29 @@ class Session:
     # ------------------------------------------------------------------ sending
 
     def send_raw(self, payload: bytes) -> None:
-        """Send one text frame now (no await). Slow consumers are closed, never silently skipped."""
+        """Queue one text frame (no await). The frames of one loop iteration leave in one write (one
+        system call for a burst of answers). Slow consumers are closed, never silently skipped."""
         t = self.transport
         if t is None or t.is_closing() or self.state is SessionState.CLOSED:
             return
-        if t.get_write_buffer_size() > MAX_BUFFERED_BYTES:
-            log.warn("closing slow consumer", conn=self.conn_id, buffered=t.get_write_buffer_size())
+        buffered = t.get_write_buffer_size() + self._out_bytes
+        if buffered > MAX_BUFFERED_BYTES:
+            log.warn("closing slow consumer", conn=self.conn_id, buffered=buffered)
+            self._out.clear()
+            self._out_bytes = 0
             self.close_soon(1008, "slow consumer")
             return
-        t.write(text_frame(payload))
+        frame = text_frame(payload)
+        if not self._out:
+            self._loop.call_soon(self._flush)
+        self._out.append(frame)
+        self._out_bytes += len(frame)
+
+    def _flush(self) -> None:
+        out, self._out, self._out_bytes = self._out, [], 0
+        t = self.transport
+        if out and t is not None and not t.is_closing():
+            t.write(out[0] if len(out) == 1 else b"".join(out))
 
     def send_event(self, prefix: bytes) -> None:
         """`prefix` from frames.event_prefix: this connection adds its own seq."""
@@ -120,9 +138,14 @@ class Session:
 
     async def _close(self, code: int, reason: str) -> None:
         try:
-            await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()[:123]), 2.0)
+            await asyncio.wait_for(self._close_ws(code, reason.encode()[:123]), 2.0)
         except (asyncio.TimeoutError, ConnectionError, RuntimeError):
             self.abort()
+
+    async def _close_ws(self, code: int, message: bytes) -> None:
+        """The close frame goes after every frame already queued, never before."""
+        self._flush()
+        await self.ws.close(code=code, message=message)
 
     def abort(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
@@ -159,7 +182,7 @@ class Session:
             msg = await ws.receive(timeout=timeout)
         except asyncio.TimeoutError:
             self.advance(SessionEvent.REJECT)
-            await ws.close(code=1000, message=b"")
+            await self._close_ws(1000, b"")
             return False
         if msg.type is WSMsgType.ERROR:  # e.g. a frame over the size limit: aiohttp closed 1009
             self.advance(SessionEvent.REJECT)
@@ -167,12 +190,12 @@ class Session:
         if msg.type is not WSMsgType.TEXT:
             self.advance(SessionEvent.REJECT)
             if msg.type is WSMsgType.BINARY:
-                await ws.close(code=1000, message=b"")
+                await self._close_ws(1000, b"")
             return False
         data: Any = msg.data if isinstance(msg.data, bytes) else msg.data.encode()
         if len(data) > PREAUTH_MAX_BYTES:
             self.advance(SessionEvent.REJECT)
-            await ws.close(code=1009, message=b"")
+            await self._close_ws(1009, b"")
             return False
         try:
             hello = accept_connect(self.svc, self, data)
@@ -181,7 +204,7 @@ class Session:
             if rej.response is not None:
                 self.send_raw(rej.response)
             log.info("connect rejected", conn=self.conn_id, peer=self.peer, reason=rej.reason, code=rej.close_code)
-            await ws.close(code=rej.close_code, message=rej.reason.encode()[:123])
+            await self._close_ws(rej.close_code, rej.reason.encode()[:123])
             return False
         self.advance(SessionEvent.HELLO_OK)
         self.connected_at = int(time.time() * 1000)

@@ -92,13 +92,14 @@ CHECKS = {
     "idle_kib_per_conn": ("idle connection cost", "<=", 20.0, "KiB/conn"),
     "sigterm_to_exit_ms": ("SIGTERM -> exit", None, None, "ms"),
     "routed_ratio": ("routed gateway / minimal chain", ">=", 0.8, "x"),
+    "routed_ratio_tuned": ("routed gateway / tuned chain", ">=", 0.8, "x"),
 }
 CHECK_GROUP = {
     "start_to_hello_ms": "startup", "tree_rss_mib": "startup", "sigterm_to_exit_ms": "shutdown",
     "handshake_p50_ms": "handshake", "handshake_p99_ms": "handshake",
     "health_p50_ms": "health", "health_p99_ms": "health",
     "concurrent_calls_per_s": "concurrent", "concurrent_p99_ms": "concurrent",
-    "idle_kib_per_conn": "idle", "routed_ratio": "compare_routed",
+    "idle_kib_per_conn": "idle", "routed_ratio": "compare_routed", "routed_ratio_tuned": "compare_routed",
 }
 
 
@@ -854,8 +855,7 @@ class State:
         self.keep_log = False
         self.ready = False
         self.workers: list = []
-        self.chain: subprocess.Popen | None = None  # --compare-routed: the minimal chain
-        self.chain_log: str | None = None
+        self.chains: list[tuple[subprocess.Popen, str]] = []  # --compare-routed: reference chains + logs
 
 
 def log_tail(path: str | None, n: int = 15, what: str = "server") -> str:
@@ -1372,6 +1372,7 @@ COMPARE_ROWS = {
     "gateway_health": ("(a) gateway health", "gateway", "health"),
     "gateway_routed": (f"(b) gateway {ROUTED_METHOD}", "gateway", ROUTED_METHOD),
     "chain_routed": (f"(c) minimal chain {ROUTED_METHOD}", "chain", ROUTED_METHOD),
+    "tuned_routed": (f"(d) tuned chain {ROUTED_METHOD}", "tuned", ROUTED_METHOD),
 }
 
 
@@ -1381,53 +1382,50 @@ def free_loopback_port() -> int:
         return s.getsockname()[1]
 
 
-async def start_chain(args, state: State) -> Target:
+async def start_chain(args, state: State, tuned: bool = False) -> Target:
     """Spawn minimal_chain.py on a free loopback port (own process group); return once it answers."""
     port = free_loopback_port()
-    fd, state.chain_log = tempfile.mkstemp(prefix="openclaw-bench-chain-", suffix=".log")
+    fd, log = tempfile.mkstemp(prefix="openclaw-bench-chain-", suffix=".log")
     with os.fdopen(fd, "wb") as logf:
         argv = [sys.executable, CHAIN_SCRIPT, "--port", str(port), "--parent", str(os.getpid())]
-        state.chain = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
+        proc = subprocess.Popen(argv + (["--tuned"] if tuned else []), stdin=subprocess.DEVNULL, stdout=logf,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    state.chains.append((proc, log))
     chain = Target(f"ws://127.0.0.1:{port}/", args.token, args.password)
     deadline = perf_counter() + 20
     while True:
-        rc = state.chain.poll()
+        rc = proc.poll()
         if rc is not None:
-            raise BenchError(f"minimal chain exited with code {rc}{log_tail(state.chain_log, what='chain')}")
+            raise BenchError(f"minimal chain exited with code {rc}{log_tail(log, what='chain')}")
         try:
             conn, _, _ = await raw_open(chain, 1.0)
             await conn.aclose()
             return chain
         except (OSError, TimeoutError, HandshakeError) as e:
             if perf_counter() > deadline:
-                raise BenchError(f"minimal chain not ready within 20 s: {e}{log_tail(state.chain_log, what='chain')}")
+                raise BenchError(f"minimal chain not ready within 20 s: {e}{log_tail(log, what='chain')}")
         await asyncio.sleep(0.05)
 
 
 def stop_chain(state: State) -> None:
-    """SIGTERM the chain's front (it stops its worker); then kill whatever is left of its group."""
-    proc = state.chain
-    if proc is None:
-        return
-    state.chain = None
-    if proc.poll() is None:
-        proc.terminate()
+    """SIGTERM each chain's front (it stops its worker); then kill whatever is left of its group."""
+    while state.chains:
+        proc, log = state.chains.pop()
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
         try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
             pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.wait()
-    if state.chain_log:
+        proc.wait()
         try:
-            os.unlink(state.chain_log)
+            os.unlink(log)
         except OSError:
             pass
-        state.chain_log = None
 
 
 async def probe_call(target: Target, tmpl: CallTemplate, timeout: float, patience: float = 10.0) -> None:
@@ -1486,9 +1484,11 @@ async def m_compare(args, target: Target, state: State) -> dict:
     tmpls = {"health": HEALTH, ROUTED_METHOD: routed}
     targets = {"gateway": target}
     cpu = {"gateway": resolve_proc_target(args, state, target, frontend=True) if psutil else None}
-    targets["chain"] = await start_chain(args, state)
     try:
+        targets["chain"] = await start_chain(args, state)
+        targets["tuned"] = await start_chain(args, state, tuned=True)
         cpu["chain"] = listener_target(targets["chain"]) if psutil else None
+        cpu["tuned"] = listener_target(targets["tuned"]) if psutil else None
         for _, where, method in COMPARE_ROWS.values():
             await probe_call(targets[where], tmpls[method], args.timeout)
         background = [await background_busy_cores()]
@@ -1500,13 +1500,16 @@ async def m_compare(args, target: Target, state: State) -> dict:
     finally:
         stop_chain(state)
     rows = {key: summarize_row(label, method, runs[key]) for key, (label, _, method) in COMPARE_ROWS.items()}
-    gw, ref = rows["gateway_routed"]["calls_per_s"], rows["chain_routed"]["calls_per_s"]
+    gw, ref, tuned = (rows[k]["calls_per_s"] for k in ("gateway_routed", "chain_routed", "tuned_routed"))
     pairs = zip(rows["gateway_routed"]["runs_calls_per_s"], rows["chain_routed"]["runs_calls_per_s"])
+    tuned_pairs = zip(rows["gateway_routed"]["runs_calls_per_s"], rows["tuned_routed"]["runs_calls_per_s"])
     out = {"repeats": args.repeats, "clients": args.clients, "inflight_per_client": args.inflight,
            "duration_s": args.duration, "client_kind": args.client, "chain_url": targets["chain"].url,
            "params": routed.params_json.decode(), "rows": rows,
            "routed_ratio": round(gw / ref, 3) if gw and ref else None,
            "routed_ratio_per_repeat": [round(b / c, 3) if b and c else None for b, c in pairs],
+           "routed_ratio_tuned": round(gw / tuned, 3) if gw and tuned else None,
+           "routed_ratio_tuned_per_repeat": [round(b / d, 3) if b and d else None for b, d in tuned_pairs],
            "background_busy_cores_before_after": background, "note": NOTE_SHARED}
     errors = [f"{r['label']}: {r['error']}" for r in rows.values() if r.get("error")]
     if errors:
@@ -1526,6 +1529,9 @@ def compare_lines(c: dict) -> list:
                      f"{_num(r['machine_busy_cores'], '.2f'):>5}  {runs}")
     per_repeat = " / ".join(_num(v, ".2f") for v in c["routed_ratio_per_repeat"])
     lines.append(f"ratio (b)/(c) = {_num(c['routed_ratio'], '.3f')}x of the medians (target >= 0.8x); "
+                 f"per repeat: {per_repeat}")
+    per_repeat = " / ".join(_num(v, ".2f") for v in c.get("routed_ratio_tuned_per_repeat", []))
+    lines.append(f"ratio (b)/(d) = {_num(c.get('routed_ratio_tuned'), '.3f')}x of the medians (target >= 0.8x); "
                  f"per repeat: {per_repeat}")
     lines.append("front CPU = cores used by the process on the port, us/call = its CPU per call, "
                  "busy = whole machine")

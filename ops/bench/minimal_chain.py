@@ -11,6 +11,12 @@ The simplest honest version a competent engineer would write first, used by
   worker  a zmq.asyncio ROUTER on an ipc:// endpoint in a private temp dir: decodes the call
           (msgpack via msgspec), builds a sessions.list-like payload, encodes it and replies.
 
+`--tuned` runs the same chain written with the techniques a tuned implementation uses (the
+gateway's among them): no task or future per call but a table of pending calls answered from the
+reply callback, plain ZeroMQ sockets driven by the loop's reader callback (drained to EAGAIN, no
+future per message), and response frames written straight to the transport. It is the stricter
+yardstick: the gateway's routed path should reach 0.8x of it too.
+
 Run `python ops/bench/minimal_chain.py --port P` (loopback only); SIGTERM/SIGINT stops both
 processes and removes the temp dir. The worker exits if the front disappears, and so does the front
 with `--parent PID` if that process (bench.py passes its own PID) disappears.
@@ -218,17 +224,22 @@ async def send_res(ws: web.WebSocketResponse, req_id, payload: bytes) -> None:
     await ws.send_frame(frame, WSMsgType.TEXT)
 
 
-def spawn_worker(endpoint: str) -> subprocess.Popen:
+def spawn_worker(endpoint: str, tuned: bool) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, os.path.abspath(__file__), "--worker", endpoint,
-                             "--parent", str(os.getpid())], stdin=subprocess.DEVNULL)
+                             "--parent", str(os.getpid()), *(["--tuned"] if tuned else [])], stdin=subprocess.DEVNULL)
 
 
-async def front_main(host: str, port: int, parent_pid: int | None) -> None:
+async def front_main(host: str, port: int, parent_pid: int | None, tuned: bool = False) -> None:
     tmp = tempfile.mkdtemp(prefix="openclaw-minimal-chain-")
     endpoint = f"ipc://{tmp}/worker.sock"
-    worker = spawn_worker(endpoint)
-    front = Front(endpoint)
-    reader = asyncio.get_running_loop().create_task(front.read_replies())
+    worker = spawn_worker(endpoint, tuned)
+    if tuned:
+        front: Front = TunedFront(endpoint)
+        front.start()
+        reader = asyncio.get_running_loop().create_task(asyncio.Event().wait())
+    else:
+        front = Front(endpoint)
+        reader = asyncio.get_running_loop().create_task(front.read_replies())
     app = web.Application()
     app.router.add_get("/", front.handle_ws)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
@@ -255,6 +266,122 @@ def stop_worker(worker: subprocess.Popen) -> None:
         worker.wait()
 
 
+# --------------------------------------------------------------------------- tuned variant
+
+
+def text_frame(payload: bytes) -> bytes:
+    """An unmasked WebSocket text frame (RFC 6455 §5.2), as a server sends it."""
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n)) + payload
+    if n < 65536:
+        return bytes((0x81, 126)) + n.to_bytes(2, "big") + payload
+    return bytes((0x81, 127)) + n.to_bytes(8, "big") + payload
+
+
+class ReaderSocket:
+    """A plain zmq socket on the asyncio loop: the FD is edge-triggered, so drain to EAGAIN on every
+    wake-up and look again after each send."""
+
+    def __init__(self, sock: zmq.Socket, on_message) -> None:
+        self.sock, self.on_message = sock, on_message
+        self.loop = asyncio.get_running_loop()
+        self.loop.add_reader(sock.getsockopt(zmq.FD), self.drain)
+        self.loop.call_soon(self.drain)
+
+    def drain(self) -> None:
+        while True:
+            try:
+                frames = self.sock.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            self.on_message(frames)
+
+    def send(self, frames) -> None:
+        self.sock.send_multipart(frames, zmq.NOBLOCK)
+        self.loop.call_soon(self.drain)
+
+    def close(self) -> None:
+        self.loop.remove_reader(self.sock.getsockopt(zmq.FD))
+        self.sock.close(0)
+
+
+async def tuned_worker_main(endpoint: str, parent_pid: int) -> None:
+    ctx = zmq.Context()
+    router = ctx.socket(zmq.ROUTER)
+    router.bind(endpoint)
+    decode_call, encode = msgspec.msgpack.Decoder(Call).decode, msgspec.msgpack.encode
+    json_decode, json_encode = msgspec.json.decode, msgspec.json.encode
+
+    def serve(frames) -> None:
+        identity, body = frames
+        call = decode_call(body)
+        params = json_decode(call.params) if call.params else None
+        sock.send((identity, encode(Reply(call.id, json_encode(sessions_list_payload(params))))))
+
+    sock = ReaderSocket(router, serve)
+    try:
+        await wait_for_stop(parent_pid)
+    finally:
+        sock.close()
+        ctx.term()
+
+
+class TunedFront(Front):
+    def __init__(self, endpoint: str):
+        self.zctx = zmq.Context()
+        dealer = self.zctx.socket(zmq.DEALER)
+        dealer.connect(endpoint)
+        self.dealer_sock = dealer
+        self.calls: dict[int, tuple[asyncio.Transport, object]] = {}
+        self.next_id = 0
+        self.decode_req = msgspec.json.Decoder(Request).decode
+        self.decode_reply = msgspec.msgpack.Decoder(Reply).decode
+        self.health = msgspec.json.encode(HEALTH_PAYLOAD)
+        self.hello = msgspec.json.encode(HELLO_PAYLOAD)
+        self.tasks = set()
+
+    def start(self) -> None:
+        self.zsock = ReaderSocket(self.dealer_sock, self.on_reply)
+
+    def on_reply(self, frames) -> None:
+        reply = self.decode_reply(frames[0])
+        call = self.calls.pop(reply.id, None)
+        if call is not None and not call[0].is_closing():
+            frame = msgspec.json.encode(Response("res", call[1], True, msgspec.Raw(reply.payload)))
+            call[0].write(text_frame(frame))
+
+    async def handle_ws(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(max_msg_size=26214400)
+        await ws.prepare(request)
+        transport = request.transport
+        challenge = {"type": "event", "event": "connect.challenge",
+                     "payload": {"nonce": os.urandom(16).hex(), "ts": int(time.time() * 1000)}}
+        transport.write(text_frame(msgspec.json.encode(challenge)))
+        connected = False
+        encode_call = msgspec.msgpack.encode
+        async for msg in ws:
+            if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                continue
+            req = self.decode_req(msg.data)
+            if req.type != "req":
+                continue
+            if not connected:
+                connected = True
+                transport.write(text_frame(msgspec.json.encode(Response("res", req.id, True, msgspec.Raw(self.hello)))))
+            elif req.method == "health":
+                transport.write(text_frame(msgspec.json.encode(Response("res", req.id, True, msgspec.Raw(self.health)))))
+            else:
+                self.next_id += 1
+                self.calls[self.next_id] = (transport, req.id)
+                self.zsock.send((encode_call(Call(self.next_id, req.method, bytes(req.params))),))
+        return ws
+
+    def close(self) -> None:
+        self.zsock.close()
+        self.zctx.term()
+
+
 # --------------------------------------------------------------------------- CLI
 
 
@@ -270,13 +397,14 @@ def main(argv=None) -> int:
     p.add_argument("--host", default="127.0.0.1", choices=LOOPBACK, help="loopback address (default %(default)s)")
     p.add_argument("--worker", metavar="ENDPOINT", help=argparse.SUPPRESS)
     p.add_argument("--parent", type=int, help="exit when the process with this PID stops being our parent")
+    p.add_argument("--tuned", action="store_true", help="the tuned variant (no task or future per call)")
     args = p.parse_args(argv)
     if args.worker:
-        run(worker_main(args.worker, args.parent))
+        run((tuned_worker_main if args.tuned else worker_main)(args.worker, args.parent))
     elif args.port is None:
         p.error("--port is required")
     else:
-        run(front_main(args.host, args.port, args.parent))
+        run(front_main(args.host, args.port, args.parent, args.tuned))
     return 0
 
 
