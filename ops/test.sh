@@ -9,7 +9,8 @@ if [ "${OPENCLAW_SKIP_UPSTREAM:-}" != "1" ]; then
   ops/upstream-cli.sh >/dev/null
 fi
 set +e
-.venv/bin/python -m pytest "$@"
+# The process tests mostly wait on real processes: 3 in parallel on 2 cores (OPENCLAW_TEST_WORKERS=1: serial).
+.venv/bin/python -m pytest -n "${OPENCLAW_TEST_WORKERS:-3}" "$@"
 code=$?
 set -e
 [ "$code" -eq 5 ] && { echo "no tests collected" >&2; exit 1; }
