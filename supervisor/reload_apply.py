@@ -20,7 +20,7 @@ from . import report
 from .bootstrap import StartPlan, resolve
 from .config_state import Candidate, ConfigState
 from .listener import ListenerStore, bind_all
-from .reload_plan import ReloadPlan, plan_reload
+from .reload_plan import LISTENER_PATHS, ReloadPlan, plan_reload, under
 from .notify import Notifier
 from .specs import ChildSpec, derive_specs
 from .tree import ProcessTree
@@ -97,6 +97,8 @@ class ReloadApplier:
                 )
                 gateway = self._keep_listener(sup.config.gateway, gateway, auth=False)
                 plan.rebind = False
+                if all(under(p, LISTENER_PATHS) for p in plan.restart_frontend):
+                    plan.restart_frontend = []  # nothing else needs a new front-end: clients keep theirs
         actions = plan.describe()
         sup.config.accept(applied, gateway, cand.loaded.hash, plan.paths, actions, plan.pending)
         if plan.start or plan.stop:

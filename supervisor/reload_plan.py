@@ -19,8 +19,14 @@ from openclaw.ipc.config_edit import changed_paths
 from .reload_rules import Effect, classify
 from .specs import ChildSpec
 
-# Paths whose only effect is through the listening address or the auth mode.
-_LISTENER_PATHS = ("gateway.port", "gateway.bind", "gateway.customBindHost", "gateway.auth.mode")
+# Paths whose only effect is through the listening address (and the auth mode, for the first list).
+LISTENER_PATHS = ("gateway.port", "gateway.bind", "gateway.customBindHost")
+_LISTENER_OR_AUTH_PATHS = (*LISTENER_PATHS, "gateway.auth.mode")
+
+
+def under(path: str, prefixes: tuple[str, ...]) -> bool:
+    """`path` is one of `prefixes` or inside one (by whole segments: gateway.portals is not gateway.port)."""
+    return any(path == p or path.startswith(p + ".") for p in prefixes)
 
 
 @dataclass
@@ -134,7 +140,7 @@ def plan_reload(
         elif effect is Effect.RESTART_FRONTEND:
             plan.restart_frontend.append(path)
 
-    if plan.restart_frontend and all(p.startswith(_LISTENER_PATHS) for p in plan.restart_frontend):
+    if plan.restart_frontend and all(under(p, _LISTENER_OR_AUTH_PATHS) for p in plan.restart_frontend):
         if not _listener_changed(old_gw, new_gw) and old_gw.auth_mode == new_gw.auth_mode:
             plan.ignored.extend(plan.restart_frontend)  # overridden by --port/--bind/--auth or env
             plan.restart_frontend = []

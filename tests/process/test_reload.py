@@ -314,3 +314,24 @@ def test_oversized_config_is_refused_with_its_size(make_gateway, home: Home) -> 
     r = wait_for(lambda: (x := c.call("health")["payload"]["configReload"])["status"] == "error" and x, 10, what="error")
     assert "larger than 2097152 bytes" in r["error"]
     c.close()
+
+
+def test_moving_to_a_busy_port_keeps_the_old_one_and_says_why(make_gateway, home: Home) -> None:
+    import socket
+
+    old_port = free_port()
+    gw = make_gateway(args=[], config=home.default_config(port=old_port))
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()
+    busy = squatter.getsockname()[1]
+    try:
+        home.write_config(home.default_config(port=busy))
+        reload = gw.wait_applied()
+        assert any(f"cannot listen on port {busy}" in a and f"still on port {old_port}" in a for a in reload["lastActions"]), reload
+        c = open_client(gw.url)  # the old port still serves
+        assert c.call("sessions.list")["ok"]
+        c.close()
+        assert gw.instance()["port"] == old_port
+    finally:
+        squatter.close()

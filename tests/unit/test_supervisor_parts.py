@@ -163,6 +163,11 @@ def test_plan_port_change_is_moot_when_a_flag_overrides_it() -> None:
     assert p.restart_frontend == ["gateway.port"] and p.rebind
 
 
+def test_plan_portals_is_not_the_port() -> None:
+    p = plan({"gateway": {"portals": {"a": 1}}}, {"gateway": {"portals": {"a": 2}}})  # same effective listener
+    assert p.restart_frontend == ["gateway.portals.a"]  # not mistaken for a moot gateway.port edit
+
+
 def test_plan_token_rotation_is_hot_unless_the_mode_changes_too() -> None:
     p = plan({"gateway": {"auth": {"token": "a"}}}, {"gateway": {"auth": {"token": "b"}}}, new_gw=gw(token="u" * 32))
     assert p.rotate_credentials and p.hot == {"frontend": ["gateway.auth.token"]}
