@@ -271,9 +271,9 @@ class Supervisor:
         if cand.error is not None:
             self.config.reject(cand)
             log.error("config invalid at restart; keeping the last good config", error=cand.error)
-        elif not self.config.is_current(cand):
+        else:  # the file as it is now, whole: pending changes (hot/off mode) included
             self.applier.adopt_for_restart(cand)
-        self.config.restarted()
+            self.config.restarted()
         self._advance(GatewayEvent.RESPAWNED)
         self.reloading = True
         for name in self.specs:

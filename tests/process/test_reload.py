@@ -335,3 +335,22 @@ def test_moving_to_a_busy_port_keeps_the_old_one_and_says_why(make_gateway, home
         assert gw.instance()["port"] == old_port
     finally:
         squatter.close()
+
+
+def test_a_restart_applies_what_hot_mode_left_pending(make_gateway, home: Home) -> None:
+    cfg = home.default_config()
+    cfg["gateway"]["reload"] = {"mode": "hot"}
+    home.write_config(cfg)
+    gw = make_gateway()
+    cfg["channels"] = {"telegram": {}}
+    home.write_config(cfg)
+    assert gw.wait_applied()["pendingRestart"] == ["channels.telegram"]
+    c = open_client(gw.url)
+    assert c.call("gateway.restart")["ok"]
+    c.close()
+    gw.wait_ready()
+    assert "channel:telegram" in gw.children_by_title()
+    c = open_client(gw.url)
+    reload = c.call("health")["payload"]["configReload"]
+    c.close()
+    assert reload["pendingRestart"] == [] and reload["appliedHash"] == home.config_hash()
