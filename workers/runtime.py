@@ -19,7 +19,7 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 import setproctitle
@@ -47,7 +47,7 @@ class Worker:
     """Subclass per kind: set `kind`, fill `methods`, override the hooks that matter."""
 
     kind = "worker"
-    events: list[str] = []
+    events: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, cfg: control.Configure) -> None:
         self.gateway: ResolvedGateway = cfg.gateway
@@ -216,7 +216,7 @@ class WorkerRuntime:
         self._send(
             envelope.Register(
                 slot=os.environ.get("OPENCLAW_CHILD_NAME", w.kind), instance=self.instance, pid=os.getpid(),
-                methods=sorted(w.methods), events=w.events, ipc_version=IPC_VERSION,
+                methods=sorted(w.methods), events=list(w.events), ipc_version=IPC_VERSION,
             )
         )
         self._publish_health()

@@ -17,7 +17,7 @@ HEARTBEAT = {"enabled": True, "every": "30m", "everyMs": 1_800_000, "prompt": ""
 
 class AgentWorker(Worker):
     kind = "agent"
-    events = ["agent", "chat", "sessions.changed", "heartbeat"]
+    events = ("agent", "chat", "sessions.changed", "heartbeat")
 
     def __init__(self, cfg: control.Configure) -> None:
         super().__init__(cfg)

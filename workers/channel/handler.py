@@ -26,7 +26,7 @@ def check_section(channel_id: str, section: Any) -> dict[str, Any]:
 
 class ChannelWorker(Worker):
     kind = "channel"
-    events: list[str] = []
+    events = ()
 
     def __init__(self, cfg: control.Configure) -> None:
         super().__init__(cfg)

@@ -12,7 +12,7 @@ from openclaw.workers.runtime import Worker
 
 class NodeWorker(Worker):
     kind = "node"
-    events = ["node.pair.requested", "node.pair.resolved", "node.presence"]
+    events = ("node.pair.requested", "node.pair.resolved", "node.presence")
 
     def __init__(self, cfg: control.Configure) -> None:
         super().__init__(cfg)
