@@ -29,7 +29,7 @@ def config_get(
     get_cmd(path, json_, reveal)
 
 
-@config_app.command("set")
+@config_app.command("set", context_settings={"ignore_unknown_options": True})  # `set gateway.port -1`
 def config_set(
     path: str = typer.Argument(..., help="Key path, e.g. channels.telegram.enabled"),
     value: str = typer.Argument(..., help="JSON5 value (true, 18789, {a: 1}); anything else is a string."),

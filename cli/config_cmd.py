@@ -12,11 +12,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from openclaw.ipc.config import resolve_gateway
 from openclaw.ipc.config_edit import PathError, get_path, parse_cli_value, render, set_path, unset_path, write_config
-from openclaw.ipc.config_file import ConfigFileError, hash_text, load_config
+from openclaw.ipc.config_file import MAX_CONFIG_BYTES, ConfigFileError, LoadedConfig, hash_text, load_config
 from openclaw.ipc.config_redact import REDACTED, is_secret_key, redact
 from openclaw.ipc.config_schema import validate
-from openclaw.ipc.errors import ExitCode
+from openclaw.ipc.errors import ConfigRefusal, ExitCode
+from openclaw.ipc.launch import LaunchOptions
 from openclaw.ipc.paths import resolve_paths
 
 from .client import GatewayClient, RpcError, TransportError
@@ -76,6 +78,10 @@ def validate_cmd(as_json: bool) -> None:
         if not loaded.exists:
             fail(f"openclaw config: {path} does not exist.", ExitCode.FAILURE)
         issues, warnings = validate(loaded.data)
+    if not issues:
+        problem = _start_problem(loaded)
+        if problem:
+            warnings.append({"path": "<start>", "message": f"a gateway would refuse to start with this config: {problem}"})
     if as_json:
         print_json({"path": str(path), "valid": not issues, "issues": issues, "warnings": warnings})
     else:
@@ -120,17 +126,34 @@ def _write(path: Path, data: dict[str, Any], what: str, as_json: bool) -> None:
         lines = "\n".join(f"  {e['path']}: {e['message']}" for e in errors)
         fail(f"openclaw config: not written, the result would be invalid:\n{lines}", ExitCode.FAILURE)
     text = render(data)
+    if len(text.encode()) > MAX_CONFIG_BYTES:
+        fail(f"openclaw config: not written, the result would be larger than {MAX_CONFIG_BYTES} bytes.", ExitCode.FAILURE)
     try:
         write_config(path, text)
     except OSError as exc:
         fail(f"openclaw config: cannot write {path}: {exc.strerror or exc}", ExitCode.FAILURE)
     new_hash = hash_text(text)
+    problem = _start_problem(LoadedConfig(path=str(path), exists=True, raw=text, data=data, hash=new_hash))
     gateway = _gateway_reaction(new_hash, data)
+    rejected = (gateway.get("configReload") or {}).get("status") == "error"
     if as_json:
-        print_json({"ok": True, "path": str(path), "hash": new_hash, "gateway": gateway})
-        return
-    print(f"{what}: written to {path} (previous version: {path.name}.bak)")
-    print(_describe(gateway))
+        print_json({"ok": not rejected, "path": str(path), "hash": new_hash, "gateway": gateway, "startProblem": problem})
+    else:
+        print(f"{what}: written to {path} (previous version: {path.name}.bak)")
+        if problem:
+            print(style(f"warning: a gateway would refuse to start with this config: {problem}", fg="yellow"))
+        print(_describe(gateway))
+    if rejected:
+        raise SystemExit(ExitCode.FAILURE)
+
+
+def _start_problem(loaded: LoadedConfig) -> str | None:
+    """Why `openclaw gateway` would refuse to start with this file, if it would (exit 78)."""
+    try:
+        resolve_gateway(LaunchOptions(profile=OPTIONS.effective_profile), resolve_paths(OPTIONS.effective_profile), loaded)
+    except ConfigRefusal as exc:
+        return str(exc)
+    return None
 
 
 def _gateway_reaction(new_hash: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -141,6 +164,7 @@ def _gateway_reaction(new_hash: str, data: dict[str, Any]) -> dict[str, Any]:
         return {"reached": False}
     deadline = time.monotonic() + APPLY_WAIT_S
     reached = False
+    refused: str | None = None
     while time.monotonic() < deadline:
         left = max(0.5, deadline - time.monotonic())
         client = GatewayClient(target.url, token=target.token, password=target.password, timeout_s=left, scopes=[])
@@ -157,17 +181,19 @@ def _gateway_reaction(new_hash: str, data: dict[str, Any]) -> dict[str, Any]:
         except TransportError:
             if not reached:
                 return {"reached": False}
-        except RpcError:
-            pass  # e.g. the token just changed and the gateway has not taken it yet: try again
+        except RpcError as exc:  # e.g. the token just changed and the gateway has not taken it yet: try again
+            reached, refused = True, str(exc.error.get("message") or exc)
         finally:
             client.close()
         time.sleep(0.1)
-    return {"reached": reached, "timedOut": True}
+    return {"reached": reached, "timedOut": True, **({"refused": refused} if refused else {})}
 
 
 def _describe(gateway: dict[str, Any]) -> str:
     if not gateway.get("reached"):
         return "No running gateway reached; the change applies when it starts."
+    if gateway.get("refused"):
+        return f"The running gateway did not accept this CLI's credentials ({gateway['refused']}); see `openclaw logs`."
     if gateway.get("timedOut"):
         return f"The running gateway did not take the change within {APPLY_WAIT_S:.0f}s; see `openclaw logs`."
     reload = gateway["configReload"]

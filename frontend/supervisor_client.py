@@ -4,6 +4,7 @@ query id over the control socket. Low rate, so a future per question is fine her
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 from openclaw.ipc import control
@@ -11,6 +12,8 @@ from openclaw.ipc.child_link import SupervisorLink
 from openclaw.ipc.errors import unavailable
 
 QUERY_TIMEOUT_S = 5.0
+WRITE_EXPIRES_S = 10.0  # the supervisor drops a write not started by then; we wait a little longer
+MAX_PENDING_WRITES = 4
 Answer = control.StatusReply | control.RestartAck | control.ConfigReply | control.ConfigWriteReply
 
 
@@ -19,6 +22,7 @@ class SupervisorClient:
         self.link = link
         self.pending: dict[int, asyncio.Future[Answer]] = {}
         self.next_id = 1
+        self.writes = 0
         for kind in (control.StatusReply, control.RestartAck, control.ConfigReply, control.ConfigWriteReply):
             link.on(kind, self._on_answer)
 
@@ -57,8 +61,23 @@ class SupervisorClient:
         return reply.payload
 
     async def config_write(self, mode: str, raw: str, base_hash: str | None, note: str | None) -> control.ConfigWriteReply:
-        reply = await self._ask(
-            lambda qid: control.ConfigWrite(query_id=qid, mode=mode, raw=raw, base_hash=base_hash, note=note), timeout_s=15.0
-        )
+        """Writes queue one at a time in the supervisor: a few may wait, more are refused at once,
+        and a write that waited too long is dropped there, so "retry" always means "not written"."""
+        if self.writes >= MAX_PENDING_WRITES:
+            raise unavailable(
+                f"{MAX_PENDING_WRITES} config writes are already waiting; retry", retry_after_ms=500,
+                details={"reason": "config-busy"},
+            )
+        self.writes += 1
+        deadline = time.monotonic() + WRITE_EXPIRES_S
+        try:
+            reply = await self._ask(
+                lambda qid: control.ConfigWrite(
+                    query_id=qid, mode=mode, raw=raw, base_hash=base_hash, note=note, deadline=deadline
+                ),
+                timeout_s=WRITE_EXPIRES_S + 20.0,  # a write that started runs to its end: wait for its answer
+            )
+        finally:
+            self.writes -= 1
         assert isinstance(reply, control.ConfigWriteReply)
         return reply

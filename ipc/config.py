@@ -23,7 +23,9 @@ from .errors import ConfigRefusal
 from .launch import LaunchOptions
 from .paths import Paths, default_log_file, profile_default_port
 
-PLACEHOLDER_SECRETS = {"", "undefined", "null", "none", "changeme", "change-me", "your-token", "<token>"}
+PLACEHOLDER_SECRETS = {
+    "", "undefined", "null", "none", "changeme", "change-me", "your-token", "<token>", "__openclaw_redacted__",
+}
 
 
 class ResolvedGateway(msgspec.Struct, kw_only=True):

@@ -145,7 +145,9 @@ def render(data: dict[str, Any]) -> str:
 
 
 def write_config(path: Path, text: str) -> None:
-    """Atomically replace the config, keeping its mode and the previous version as `<name>.bak`."""
+    """Atomically replace the config, keeping its mode and the previous version as `<name>.bak`.
+    A symlinked config is written at its target, so the link (say, into a dotfiles repo) stays."""
+    path = Path(os.path.realpath(path))
     mode = 0o600
     try:
         st = os.stat(path)

@@ -42,3 +42,29 @@ def redact_raw(raw: str, data: Any) -> str:
     for secret in sorted(set(secret_values(data)), key=len, reverse=True):
         raw = raw.replace(secret, REDACTED)
     return raw
+
+
+def restore_redacted(value: Any, current: Any, path: str = "") -> tuple[Any, list[str]]:
+    """`value` with every REDACTED placeholder replaced by the current secret at the same path, so
+    a config.get -> edit -> config.apply round trip keeps the secrets. Placeholders with no current
+    value to restore are returned as paths (the write must be refused: the placeholder is public)."""
+    if value == REDACTED:
+        if isinstance(current, str) and current != REDACTED:
+            return current, []
+        return value, [path or "<root>"]
+    if isinstance(value, dict):
+        out, missing = {}, []
+        for k, v in value.items():
+            cur = current.get(k) if isinstance(current, dict) else None
+            out[k], miss = restore_redacted(v, cur, f"{path}.{k}" if path else str(k))
+            missing += miss
+        return out, missing
+    if isinstance(value, list):
+        out_list, missing = [], []
+        for i, v in enumerate(value):
+            cur = current[i] if isinstance(current, list) and i < len(current) else None
+            item, miss = restore_redacted(v, cur, f"{path}[{i}]")
+            out_list.append(item)
+            missing += miss
+        return out_list, missing
+    return value, []

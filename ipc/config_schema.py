@@ -22,6 +22,8 @@ AUTH_MODES = ("none", "token", "password", "trusted-proxy")
 RELOAD_MODES = ("off", "hot", "restart", "hybrid")
 LOG_LEVELS = ("silent", "fatal", "error", "warn", "info", "debug", "trace")
 CHANNEL_ID = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+MAX_CHANNELS = 32  # each is a process
+REDACTED = "__OPENCLAW_REDACTED__"  # what config views show instead of a secret; never a value
 
 ENUMS = {
     "gateway.mode": ("local", "remote"),
@@ -219,6 +221,8 @@ def validate(data: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str,
         errors.append(_humanize(str(exc)))
     channels = data.get("channels")
     if isinstance(channels, dict):
+        if len(channels) > MAX_CHANNELS:
+            errors.append({"path": "channels", "message": f"at most {MAX_CHANNELS} channels (each runs a process)"})
         for cid, section in channels.items():
             if not CHANNEL_ID.match(cid):
                 errors.append(
@@ -232,10 +236,21 @@ def validate(data: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str,
     gw = data.get("gateway")
     if isinstance(gw, dict) and gw.get("bind") == "custom" and not gw.get("customBindHost"):
         errors.append({"path": "gateway.customBindHost", "message": "required when gateway.bind is \"custom\""})
+    errors.extend({"path": p, "message": f"is the redaction placeholder {REDACTED}, not a value"} for p in _placeholders(data))
     for key in data:
         if key not in KNOWN_SECTIONS:
             warnings.append({"path": key, "message": "unknown section (ignored by this gateway)"})
     return errors, warnings
+
+
+def _placeholders(value: Any, path: str = "") -> list[str]:
+    if value == REDACTED:
+        return [path or "<root>"]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _placeholders(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _placeholders(v, f"{path}[{i}]")]
+    return []
 
 
 def first_error_text(errors: list[dict[str, Any]]) -> str:

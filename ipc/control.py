@@ -64,6 +64,7 @@ class ConfigWrite(msgspec.Struct, tag="config-write", kw_only=True):
     raw: str
     base_hash: str | None = None
     note: str | None = None
+    deadline: float | None = None  # CLOCK_MONOTONIC: past it the write is dropped, never applied late
 
 
 ChildToSupervisor = (

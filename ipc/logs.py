@@ -13,6 +13,7 @@ import os
 import socket
 import sys
 import threading
+import time as _time
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ class _Sink:
         self.dated = False  # reopen at midnight when the name carries the date
         self.day = ""
         self.lock = threading.Lock()
+        self.last_failure_note = -60.0
 
     def configure(self, path: str | None, process: str, verbose: bool, dated: bool, level: str) -> None:
         with self.lock:
@@ -58,6 +60,17 @@ class _Sink:
         except OSError as exc:
             sys.stderr.write(f"openclaw: cannot open log file {path}: {exc}\n")
         self.day = _dt.date.today().isoformat()
+
+    def _write_failed(self, exc: OSError) -> None:
+        """Say so on stderr (once a minute), never silently: e.g. logging.file on a full disk."""
+        now = _time.monotonic()
+        if now - self.last_failure_note >= 60.0:
+            self.last_failure_note = now
+            try:
+                sys.stderr.write(f"openclaw {self.process}: cannot write the log file {self.path}: {exc.strerror or exc}\n")
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
 
     def _maybe_rotate(self) -> None:
         if not self.dated or self.path is None:
@@ -99,8 +112,8 @@ class _Sink:
             if self.fd is not None:
                 try:
                     os.write(self.fd, line)
-                except OSError:
-                    pass
+                except OSError as exc:
+                    self._write_failed(exc)
             if self.verbose or (self.fd is None and level_id >= LEVELS["warn"]):
                 extra = " ".join(f"{k}={v}" for k, v in fields.items())
                 text = f"{iso} {level.upper():5} [{self.process}] {subsystem}: {message}"

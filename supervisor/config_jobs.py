@@ -72,7 +72,8 @@ class ConfigJobs:
         opts, paths = self.plan.opts, self.plan.paths
         self._run(
             lambda: config_write(
-                paths.config_path, msg.mode, msg.raw, msg.base_hash, lambda loaded: resolve(opts, paths, loaded, current)
+                paths.config_path, msg.mode, msg.raw, msg.base_hash, lambda loaded: resolve(opts, paths, loaded, current),
+                msg.deadline,
             ),
             lambda f: ConfigReplyReady(identity, msg.query_id, True, *_result(f)),
         )

@@ -7,6 +7,7 @@ caller applies it through the same path as a file-watcher change.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,10 @@ import msgspec
 
 from openclaw.ipc.config import ResolvedGateway
 from openclaw.ipc.config_edit import changed_paths, merge_patch, render, write_config
-from openclaw.ipc.config_file import ConfigFileError, LoadedConfig, hash_text, load_config, parse_config_text
-from openclaw.ipc.config_redact import is_secret_key, redact, redact_raw
+from openclaw.ipc.config_file import MAX_CONFIG_BYTES, ConfigFileError, LoadedConfig, hash_text, load_config, parse_config_text
+from openclaw.ipc.config_redact import REDACTED, is_secret_key, redact, redact_raw, restore_redacted
 from openclaw.ipc.config_schema import first_error_text, validate
-from openclaw.ipc.errors import ConfigRefusal, ErrorCode, GatewayError, invalid_request
+from openclaw.ipc.errors import ConfigRefusal, ErrorCode, GatewayError, invalid_request, unavailable
 
 from .config_state import Candidate
 
@@ -71,36 +72,49 @@ def config_write(
     raw: str,
     base_hash: str | None,
     resolve: Callable[[LoadedConfig], ResolvedGateway],
-) -> tuple[bytes, Candidate]:
-    """Validate and write; returns the reply payload and the new file as a reload candidate.
-    Raises GatewayError (INVALID_REQUEST) with a message naming the problem."""
+    deadline: float | None = None,
+) -> tuple[bytes, Candidate | None]:
+    """Validate and write; returns the reply payload and the new file as a reload candidate (None
+    when nothing changed). Raises GatewayError with a message naming the problem."""
     method = f"config.{mode}"
+    if deadline is not None and time.monotonic() > deadline:  # the caller was told "retry": never write it
+        raise unavailable(f"{method} expired waiting for the config thread; nothing was written", retry_after_ms=1000,
+                          details={"reason": "config-busy"})
     try:
         current = load_config(path)
     except ConfigFileError:
         current = None  # a broken file may be replaced by apply, but not patched
     if base_hash is not None and (current is None or base_hash != current.hash):
         raise invalid_request("config changed since last load; re-run config.get and retry")
+    old_data = current.data if current is not None else {}
     try:
-        given = parse_config_text(raw, f"{method} raw") if mode == "apply" else None
         if mode == "patch":
             patch = parse_config_text(raw, f"{method} raw")
             if current is None:
                 raise invalid_request("config.patch needs a valid config file; use config.apply to replace it")
-            new_data = merge_patch(current.data, patch)
-            text = render(new_data)
+            new_data, text = merge_patch(current.data, patch), None
         else:
-            assert given is not None
-            new_data, text = given, raw if raw.endswith("\n") else raw + "\n"
+            new_data, text = parse_config_text(raw, f"{method} raw"), raw if raw.endswith("\n") else raw + "\n"
     except ConfigFileError as exc:
         raise invalid_request(f"invalid {method} params: {exc.problem}", details={"issues": [exc.issue()]}) from None
-    old_data = current.data if current is not None else {}
+    new_data, unrestorable = restore_redacted(new_data, old_data)
+    if unrestorable:
+        raise invalid_request(
+            f"{', '.join(unrestorable[:4])}: the redaction placeholder can only stand for a secret the file "
+            "already has; send the real value or leave the key out"
+        )
+    if text is None or REDACTED in text:  # a placeholder restored in place: write the data, not the text
+        text = render(new_data)
     paths = changed_paths(old_data, new_data)
+    if current is not None and not paths and (mode == "patch" or text == current.raw):
+        return _payload(path, current.hash, current, old_data, []), None  # nothing to change: nothing written
     guarded = _needs_base_hash(paths)
     if guarded and base_hash is None:
         raise invalid_request(
             f"config base hash required for {', '.join(guarded[:6])}; re-run config.get and retry with baseHash"
         )
+    if len(text.encode()) > MAX_CONFIG_BYTES:
+        raise invalid_request(f"the resulting config would be larger than {MAX_CONFIG_BYTES} bytes")
     errors, _ = validate(new_data)
     if errors:
         raise invalid_request(f"invalid config: {first_error_text(errors)}", details={"issues": errors})
@@ -115,13 +129,16 @@ def config_write(
         raise GatewayError(
             ErrorCode.UNAVAILABLE, f"cannot write {path}: {exc.strerror or exc}", details={"path": str(path)}, retryable=False
         ) from None
-    payload = {
+    return _payload(path, loaded.hash, current, new_data, paths), Candidate(loaded=loaded, gateway=gateway)
+
+
+def _payload(path: Path, new_hash: str, current: LoadedConfig | None, data: dict[str, Any], paths: list[str]) -> bytes:
+    return _json.encode({
         "ok": True,
         "path": str(path),
-        "hash": loaded.hash,
+        "hash": new_hash,
         "previousHash": current.hash if current is not None else None,
-        "backupPath": str(path.with_name(path.name + ".bak")) if current is not None else None,
-        "config": redact(new_data),
+        "backupPath": str(path.with_name(path.name + ".bak")) if current is not None and paths else None,
+        "config": redact(data),
         "changedPaths": paths,
-    }
-    return _json.encode(payload), Candidate(loaded=loaded, gateway=gateway)
+    })

@@ -14,6 +14,7 @@ import signal
 import sys
 import time
 import uuid
+from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
@@ -121,6 +122,8 @@ class Supervisor:
             self.watcher.close()
             self.control.close()
             self.ctx.term()
+            for sock in Path(self.runtime_dir).glob("*.sock"):  # every child is gone: nothing listens there
+                sock.unlink(missing_ok=True)
             self.listeners.close()
             if self.staged_listeners is not None:
                 self.staged_listeners.close()
@@ -386,8 +389,12 @@ class Supervisor:
         if not cmd.write:
             self.control.send(cmd.identity, control.ConfigReply(cmd.query_id, cmd.payload or b"{}"))
             return
-        if cmd.error is not None or cmd.candidate is None:
+        if cmd.error is not None:
             self.control.send(cmd.identity, control.ConfigWriteReply(query_id=cmd.query_id, error=cmd.error))
+            return
+        if cmd.candidate is None:  # nothing changed, nothing written
+            payload = (cmd.payload or b"{}")[:-1] + b',"reload":{"mode":' + msgspec.json.encode(self.config.mode) + b',"actions":[],"pending":[]}}'
+            self.control.send(cmd.identity, control.ConfigWriteReply(query_id=cmd.query_id, payload=payload))
             return
         plan = self.applier.plan(cmd.candidate, False) if self.state in (GatewayState.RUNNING, GatewayState.STARTING) else None
         reload = {"mode": self.config.mode, "actions": plan.describe() if plan else [], "pending": plan.pending if plan else []}

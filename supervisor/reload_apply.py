@@ -68,8 +68,8 @@ class ReloadApplier:
                 return None
         assert cand.loaded is not None and cand.gateway is not None
         mode = cand.gateway.reload_mode
-        if forced and mode == "off":
-            mode = "hybrid"  # SIGHUP asks for it explicitly
+        if forced and mode in ("off", "hot"):
+            mode = "hybrid"  # SIGHUP asks for the config to be applied now, restarts included
         current = cfg.gateway
         current.port = self.sup.port
         plan = plan_reload(
@@ -83,22 +83,22 @@ class ReloadApplier:
         assert cand.loaded is not None and cand.gateway is not None
         gateway = cand.gateway
         applied = cand.loaded
-        if plan.pending:  # hot/off mode: the pending paths keep their running values
+        if plan.rebind:  # bind the new address before the old one closes
+            try:
+                sup.staged_listeners = ListenerStore(bind_all(gateway.bind_hosts, gateway.port))
+            except OSError as exc:  # the address change waits (pending): SIGHUP or a restart tries again
+                plan.notes.append(
+                    f"cannot listen on port {gateway.port} ({exc.strerror or exc}); still on port {sup.port}"
+                )
+                plan.rebind = False
+                moved = [p for p in plan.restart_frontend if under(p, LISTENER_PATHS)]
+                plan.restart_frontend = [p for p in plan.restart_frontend if p not in moved]
+                plan.pending = sorted(set(plan.pending) | set(moved))
+        if plan.pending:  # the pending paths keep their running values
             done = [p for p in plan.paths if p not in set(plan.pending)]
             data = carry_paths(sup.config.data, cand.loaded.data, done)
             applied = LoadedConfig(path=cand.loaded.path, exists=True, raw="", data=data, hash=f"applied:{cand.loaded.hash}")
             gateway = self._resolve_applied(applied, gateway)
-        elif plan.rebind:  # bind the new address before the old one closes
-            try:
-                sup.staged_listeners = ListenerStore(bind_all(gateway.bind_hosts, gateway.port))
-            except OSError as exc:
-                plan.notes.append(
-                    f"cannot listen on port {gateway.port} ({exc.strerror or exc}); still on port {sup.port}"
-                )
-                gateway = self._keep_listener(sup.config.gateway, gateway, auth=False)
-                plan.rebind = False
-                if all(under(p, LISTENER_PATHS) for p in plan.restart_frontend):
-                    plan.restart_frontend = []  # nothing else needs a new front-end: clients keep theirs
         actions = plan.describe()
         sup.config.accept(applied, gateway, cand.loaded.hash, plan.paths, actions, plan.pending)
         if plan.start or plan.stop:

@@ -26,6 +26,7 @@ from .specs import ChildSpec
 log = get_logger("supervisor/tree")
 
 HUNG_AFTER_S = 0.8  # 3 missed 250 ms heartbeats
+STALLED_AFTER_S = 0.5  # checks are 0.1 s apart: a longer gap means the supervisor itself did not run
 ABORT_GRACE_S = 0.25  # SIGABRT (a Python traceback via faulthandler), then SIGKILL
 READY_TIMEOUT_S = 15.0
 RETIRE_S = 5.0  # a replaced worker's time to finish its calls
@@ -59,6 +60,7 @@ class ProcessTree:
         self.children: dict[str, Child] = {name: Child(spec) for name, spec in specs.items()}
         self._spawn, self._send, self._schedule, self._kill, self._clock = spawn, send, schedule, kill, clock
         self.on_replace_failed: Callable[[Child, str], None] = lambda child, why: None
+        self._last_check: float | None = None
 
     # ------------------------------------------------------------------ lookups
 
@@ -318,8 +320,22 @@ class ProcessTree:
     # ------------------------------------------------------------------ liveness
 
     def check(self) -> None:
-        """Hung processes (no heartbeat for HUNG_AFTER_S) and ones that never got Ready."""
+        """Hung processes (no heartbeat for HUNG_AFTER_S) and ones that never got Ready.
+
+        Silence is only evidence while the supervisor itself was running: after a stall of its own
+        (SIGSTOP/SIGCONT, a paused VM, heavy swapping) the heartbeats that piled up are still unread,
+        so every child gets a fresh grace period instead of being declared hung."""
         now = self._clock()
+        gap = now - self._last_check if self._last_check is not None else 0.0
+        self._last_check = now
+        if gap > STALLED_AFTER_S:
+            log.warn(f"the supervisor did not run for {int(gap * 1000)}ms; children get a fresh grace period")
+            for child in self.children.values():
+                for proc in child.processes():
+                    proc.started_at += gap
+                    if proc.last_heartbeat is not None:
+                        proc.last_heartbeat = now
+            return
         for child in self.children.values():
             for proc in child.processes():
                 if proc.exited or proc.hung:

@@ -168,11 +168,14 @@ def test_a_silent_process_is_aborted_then_killed() -> None:
         await up(tree, fake, "frontend")
         inst = await up(tree, fake, "node")
         pid = fake.spawned[-1][2]
-        fake.now += HUNG_AFTER_S - 0.1
-        tree.on_heartbeat("frontend.1")  # the front-end keeps beating; the node has gone silent
         tree.check()
+        for _ in range(7):  # 0.7 s of checks, 0.1 s apart; the front-end keeps beating, the node is silent
+            fake.now += 0.1
+            tree.on_heartbeat("frontend.1")
+            tree.check()
         assert fake.killed == []  # not yet
         fake.now += 0.2
+        tree.on_heartbeat("frontend.1")
         tree.check()
         assert fake.killed == [(pid, signal.SIGABRT)]  # faulthandler prints where it hung
         assert ("frontend.1", control.PeerLost(inst, "hung")) in fake.sent
@@ -205,12 +208,31 @@ def test_stop_drains_the_front_end_terms_workers_and_escalates() -> None:
     run(go())
 
 
+def test_a_stall_of_the_supervisor_itself_is_not_a_hang() -> None:
+    async def go() -> None:
+        tree, fake = make()
+        await up(tree, fake, "frontend")
+        await up(tree, fake, "agent")
+        tree.check()
+        fake.now += 5.0  # SIGSTOP / SIGCONT of the supervisor: no check ran, no heartbeat was read
+        tree.check()
+        assert fake.killed == []
+        fake.now += HUNG_AFTER_S - 0.1
+        tree.on_heartbeat("frontend.1")
+        tree.on_heartbeat("agent.1")
+        tree.check()
+        assert fake.killed == []
+
+    run(go())
+
+
 def test_a_child_that_never_gets_ready_is_killed() -> None:
     async def go() -> None:
         tree, fake = make()
         await tree.start("agent")
-        fake.now += 16
-        tree.check()
+        for _ in range(161):  # 16 s of checks, 0.1 s apart
+            fake.now += 0.1
+            tree.check()
         assert fake.killed and fake.killed[0][1] == signal.SIGABRT
 
     run(go())

@@ -11,7 +11,7 @@ import stat
 import pytest
 
 from ..harness import TOKEN, Home, wait_for
-from ..wsclient import open_client
+from ..wsclient import Client, open_client
 
 
 def test_config_get_shape_and_redaction(gateway, home: Home) -> None:
@@ -160,3 +160,87 @@ def test_commands_restart_false_blocks_sigusr1_and_rpcs_not_config_restarts(make
     home.write_config(cfg)
     assert c.next_event("shutdown", timeout=10)["payload"]["reason"] == "gateway restarting"
     c.close()
+
+
+# --------------------------------------------------------------------------- found by adversarial testing
+
+
+def test_get_edit_apply_round_trip_keeps_the_secret(gateway, home: Home) -> None:
+    c = open_client(gateway.url)
+    try:
+        got = c.call("config.get")["payload"]
+        raw = got["raw"].replace('"mode": "local"', '"mode": "local", "publicOrigin": "http://127.0.0.1"')
+        res = c.call("config.apply", {"raw": raw, "baseHash": got["hash"]})
+        assert res["ok"], res
+        assert json.loads(home.config_path.read_text())["gateway"]["auth"]["token"] == TOKEN  # not the placeholder
+        assert c.call("health")["ok"]  # no rotation: this connection stays
+        res = c.call("config.patch", {"raw": '{hooks: {token: "__OPENCLAW_REDACTED__"}}', "baseHash": res["payload"]["hash"]})
+        assert not res["ok"] and "redaction placeholder" in res["error"]["message"]  # nothing to restore it from
+    finally:
+        c.close()
+    stranger = Client(gateway.url)
+    assert stranger.hello(token="__OPENCLAW_REDACTED__")["ok"] is False
+    stranger.close()
+
+
+def test_a_flood_of_writes_is_bounded_and_retry_means_not_written(gateway, home: Home) -> None:
+    c = open_client(gateway.url)
+    try:
+        ids = {c.request("config.patch", {"raw": "{meta: {flood: %d}}" % i}): i for i in range(60)}
+        answers: dict = {}
+        while len(answers) < len(ids):  # in any order: collect every answer
+            f = c.recv(timeout=30)
+            if f.get("type") == "res" and f["id"] in ids:
+                answers[f["id"]] = f
+        written = [ids[rid] for rid, a in answers.items() if a["ok"]]
+        busy = [a for a in answers.values() if not a["ok"]]
+        assert written and busy, "some writes go through, the excess is refused at once"
+        assert all(a["error"]["code"] == "UNAVAILABLE" and a["error"]["details"]["reason"] == "config-busy" for a in busy)
+        assert json.loads(home.config_path.read_text())["meta"]["flood"] == max(written)
+        assert c.call("config.get")["payload"]["hash"] == home.config_hash()  # reads are not starved
+    finally:
+        c.close()
+
+
+def test_write_limits_size_channels_and_noop(gateway, home: Home) -> None:
+    c = open_client(gateway.url)
+    try:
+        before = home.config_path.read_bytes()
+        res = c.call("config.patch", {"raw": '{meta: {big: "%s"}}' % ("a" * (2 * 1024 * 1024 - 20))})
+        assert res["error"]["message"] == "the resulting config would be larger than 2097152 bytes"
+        many = ",".join(f"c{i}: {{}}" for i in range(33))
+        res = c.call("config.patch", {"raw": "{channels: {%s}}" % many})
+        assert res["error"]["message"].startswith("invalid config: channels: at most 32 channels")
+        assert home.config_path.read_bytes() == before
+        inode = home.config_path.stat().st_ino
+        res = c.call("config.patch", {"raw": "{}"})  # a patch that changes nothing
+        assert res["ok"] and res["payload"]["changedPaths"] == []
+        assert home.config_path.stat().st_ino == inode and home.config_path.read_bytes() == before  # not rewritten
+    finally:
+        c.close()
+
+
+def test_a_symlinked_config_is_written_at_its_target(make_gateway, home: Home, tmp_path) -> None:
+    target = tmp_path / "dotfiles" / "openclaw.json"
+    target.parent.mkdir()
+    target.write_text(json.dumps(home.default_config()))
+    home.state_dir.mkdir(parents=True, exist_ok=True)
+    home.config_path.symlink_to(target)
+    gw = make_gateway(config=None)
+    c = open_client(gw.url)
+    try:
+        assert c.call("config.patch", {"raw": "{meta: {x: 1}}"})["ok"]
+    finally:
+        c.close()
+    assert home.config_path.is_symlink() and json.loads(target.read_text())["meta"] == {"x": 1}
+
+
+def test_cli_set_takes_negative_numbers_and_warns_about_a_config_that_cannot_start(home: Home) -> None:
+    home.write_config(home.default_config())
+    r = home.cli("config", "set", "gateway.port", "-1")
+    assert r.returncode == 1 and "gateway.port: expected int >= 0" in r.stderr  # a value, not an option
+    r = home.cli("config", "unset", "gateway.mode")
+    assert r.returncode == 0 and "a gateway would refuse to start with this config" in r.stdout
+    r = home.cli("config", "validate", "--json")
+    out = json.loads(r.stdout)
+    assert r.returncode == 0 and out["warnings"][0]["path"] == "<start>"

@@ -224,3 +224,12 @@ def test_malformed_internal_messages_are_dropped_not_fatal(gateway, frames: int)
     c = open_client(gateway.url)
     assert c.call("sessions.list")["ok"] and c.call("health")["ok"]
     c.close()
+
+
+def test_unknown_fault_target_is_refused_at_start(home: Home) -> None:
+    home.write_config(home.default_config())
+    proc = subprocess.run(
+        [OPENCLAW, "gateway", "--port", "0"], env=home.env(OPENCLAW_FAULTS="nobody=exit-on-start"),
+        capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 78 and "unknown target 'nobody'" in proc.stderr
