@@ -174,13 +174,16 @@ def test_front_end_failing_to_boot_ends_the_gateway_with_its_error(home: Home) -
     assert not (home.state_dir / "gateway.instance.json").exists()
 
 
-def test_bad_fault_spec_is_refused_at_start(home: Home) -> None:
+@pytest.mark.parametrize(
+    "spec, message", [("agent=explode", "unknown fault 'explode'"), ("nobody=exit-on-start", "unknown target 'nobody'")]
+)
+def test_bad_fault_spec_is_refused_at_start(home: Home, spec: str, message: str) -> None:
     home.write_config(home.default_config())
     proc = subprocess.run(
-        [OPENCLAW, "gateway", "--port", "0"], env=home.env(OPENCLAW_FAULTS="agent=explode"),
+        [OPENCLAW, "gateway", "--port", "0"], env=home.env(OPENCLAW_FAULTS=spec),
         capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
     )
-    assert proc.returncode == 78 and "unknown fault 'explode'" in proc.stderr
+    assert proc.returncode == 78 and message in proc.stderr
 
 
 def test_slow_ready_front_end_still_starts(make_gateway, home: Home) -> None:
@@ -224,12 +227,3 @@ def test_malformed_internal_messages_are_dropped_not_fatal(gateway, frames: int)
     c = open_client(gateway.url)
     assert c.call("sessions.list")["ok"] and c.call("health")["ok"]
     c.close()
-
-
-def test_unknown_fault_target_is_refused_at_start(home: Home) -> None:
-    home.write_config(home.default_config())
-    proc = subprocess.run(
-        [OPENCLAW, "gateway", "--port", "0"], env=home.env(OPENCLAW_FAULTS="nobody=exit-on-start"),
-        capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
-    )
-    assert proc.returncode == 78 and "unknown target 'nobody'" in proc.stderr
