@@ -8,6 +8,7 @@ says what is wrong, with the line and column.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from typing import Any
@@ -236,6 +237,18 @@ def test_editor_rename_and_burst_of_writes_apply_once(make_gateway, home: Home) 
     assert 1 <= len(detected) <= 2, detected  # debounced, not five reloads
 
 
+def seconds_since_boot() -> float:
+    with open("/proc/uptime") as f:
+        return float(f.read().split()[0])
+
+
+def started_since_boot(pid: int) -> float:
+    """When a process started, on the /proc/uptime clock (psutil's create_time rounds boot time to 1 s)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22 of stat: starttime in clock ticks
+
+
 def test_reload_mode_off_ignores_and_sighup_applies(make_gateway, home: Home) -> None:
     import signal
 
@@ -247,10 +260,12 @@ def test_reload_mode_off_ignores_and_sighup_applies(make_gateway, home: Home) ->
     home.write_config(cfg)
     reload = gw.wait_applied()
     assert reload["hotReloadStatus"] == "disabled" and reload["pendingRestart"] == ["channels.telegram"]
-    time.sleep(0.5)  # give a wrong reload the chance to start a worker
     assert "channel:telegram" not in gw.children_by_title()
+    asked_at = seconds_since_boot()
     gw.signal(signal.SIGHUP)  # the operator asks for it explicitly
     wait_for(lambda: "channel:telegram" in gw.children_by_title(), 10, what="SIGHUP applied the change")
+    # the worker was started by the SIGHUP, not by the file write before it
+    assert started_since_boot(gw.children_by_title()["channel:telegram"]) >= asked_at - 0.02
 
 
 def test_reload_mode_hot_leaves_restart_changes_pending(make_gateway, home: Home) -> None:
