@@ -34,9 +34,10 @@ def health_cmd(url: str | None, token: str | None, password: str | None, timeout
     print(style("Gateway Health", bold=True))
     print(style("OK", fg="green") if ok else style("DEGRADED", fg="yellow"), f"({ms}ms, {target.url})")
     workers = payload.get("workers", {}) if isinstance(payload, dict) else {}
+    width = max((len(name) for name in workers), default=0)
     for name, info in sorted(workers.items()):
         mark = style("ready", fg="green") if info.get("ready") else style("not ready", fg="red")
-        print(f"  {name:10} {mark}  pid {info.get('pid')}")
+        print(f"  {name:{width}}  {mark}  pid {info.get('pid')}")
     if not ok:
         raise SystemExit(ExitCode.FAILURE)
 
