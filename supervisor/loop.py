@@ -14,8 +14,8 @@ import signal
 import sys
 import time
 import uuid
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -392,14 +392,20 @@ class Supervisor:
         if cmd.error is not None:
             self.control.send(cmd.identity, control.ConfigWriteReply(query_id=cmd.query_id, error=cmd.error))
             return
-        if cmd.candidate is None:  # nothing changed, nothing written
-            payload = (cmd.payload or b"{}")[:-1] + b',"reload":{"mode":' + msgspec.json.encode(self.config.mode) + b',"actions":[],"pending":[]}}'
-            self.control.send(cmd.identity, control.ConfigWriteReply(query_id=cmd.query_id, payload=payload))
-            return
-        plan = self.applier.plan(cmd.candidate, False) if self.state in (GatewayState.RUNNING, GatewayState.STARTING) else None
+        running = self.state in (GatewayState.RUNNING, GatewayState.STARTING)
+        # no candidate: nothing changed, nothing written
+        plan = self.applier.plan(cmd.candidate, False) if cmd.candidate is not None and running else None
         reload = {"mode": self.config.mode, "actions": plan.describe() if plan else [], "pending": plan.pending if plan else []}
-        payload = (cmd.payload or b"{}")[:-1] + b',"reload":' + msgspec.json.encode(reload) + b"}"
+        reply = control.ConfigWriteReply(query_id=cmd.query_id, payload=_with_reload(cmd.payload, reload))
         # the answer goes out before any Drain the plan sends: one ordered pipe to the front-end
-        self.control.send(cmd.identity, control.ConfigWriteReply(query_id=cmd.query_id, payload=payload))
-        if plan is not None:
+        self.control.send(cmd.identity, reply)
+        if plan is not None and cmd.candidate is not None:
             await self.applier.execute(plan, cmd.candidate)
+
+
+def _with_reload(payload: bytes | None, reload: dict[str, Any]) -> bytes:
+    """Add what the running gateway did to a config write's answer (a JSON object from
+    config_rpc), without decoding the config it carries again."""
+    if not payload or not payload.endswith(b"}") or payload == b"{}":
+        return msgspec.json.encode({"reload": reload})
+    return payload[:-1] + b',"reload":' + msgspec.json.encode(reload) + b"}"
