@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from openclaw.ipc.config import resolve_gateway
 from openclaw.ipc.config_edit import PathError, get_path, parse_cli_value, render, set_path, unset_path, write_config
 from openclaw.ipc.config_file import MAX_CONFIG_BYTES, ConfigFileError, LoadedConfig, hash_text, load_config
@@ -97,12 +99,22 @@ def validate_cmd(as_json: bool) -> None:
 
 def set_cmd(key: str, raw_value: str, as_json: bool) -> None:
     path = _path()
-    data, _ = _load_or_exit(path, missing_ok=True)
+    data, exists = _load_or_exit(path, missing_ok=True)
     try:
         new = set_path(data, key, parse_cli_value(raw_value))
     except PathError as exc:
         fail(f"openclaw config: {exc}", ExitCode.FAILURE)
+    if exists and _json_bytes(new) == _json_bytes(data):  # nothing to write, no reload to report (true != 1 here)
+        if as_json:
+            print_json({"ok": True, "path": str(path), "changed": False})
+        else:
+            print(f"set {key}: already that value in {path}; nothing written.")
+        return
     _write(path, new, f"set {key}", as_json)
+
+
+def _json_bytes(data: dict[str, Any]) -> bytes:
+    return msgspec.json.encode(data)
 
 
 def unset_cmd(key: str, as_json: bool) -> None:

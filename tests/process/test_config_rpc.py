@@ -103,6 +103,10 @@ def test_cli_config_set_get_unset_validate(gateway, home: Home) -> None:
     assert r.returncode == 0, r.stderr
     assert "starting worker channel telegram" in r.stdout
     wait_for(lambda: "channel:telegram" in gateway.children_by_title(), 10, what="the channel worker")
+    before = home.config_path.stat().st_mtime_ns
+    r = home.cli("config", "set", "channels.telegram.botToken", "123:abc")  # the same value again
+    assert r.returncode == 0 and "nothing written" in r.stdout and "starting worker" not in r.stdout, r.stdout
+    assert home.config_path.stat().st_mtime_ns == before
     r = home.cli("config", "get", "channels.telegram.botToken")
     assert r.stdout.strip() == "__OPENCLAW_REDACTED__"
     assert home.cli("config", "get", "channels.telegram.botToken", "--reveal").stdout.strip() == "123:abc"
@@ -130,6 +134,10 @@ def test_cli_config_set_without_a_running_gateway(home: Home) -> None:
     r = home.cli("config", "set", "channels.telegram.enabled", "true")
     assert r.returncode == 0 and "No running gateway reached" in r.stdout
     assert json.loads(home.config_path.read_text())["channels"] == {"telegram": {"enabled": True}}
+    assert home.cli("config", "set", "agents.defaults.note", "1").returncode == 0
+    r = home.cli("config", "set", "agents.defaults.note", "true")  # true is not 1: a change
+    assert r.returncode == 0 and "nothing written" not in r.stdout
+    assert json.loads(home.config_path.read_text())["agents"]["defaults"]["note"] is True
 
 
 def test_gateway_restart_is_the_seed_name_of_restart_request(gateway) -> None:
