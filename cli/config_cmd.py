@@ -214,4 +214,4 @@ def _describe(gateway: dict[str, Any]) -> str:
     if reload.get("mode") == "off":
         return "gateway.reload.mode is off: restart the gateway (openclaw gateway restart) to apply."
     actions = reload.get("lastActions") or ["no process needed to change"]
-    return "The running gateway applied it:\n" + "\n".join(f"  - {a}" for a in actions)
+    return "The running gateway took the change:\n" + "\n".join(f"  - {a}" for a in actions)

@@ -175,9 +175,11 @@ def _print_status(out: dict[str, Any]) -> None:
         server = rpc.get("server") or {}
         print(f"RPC probe: {style('ok', fg='green')} ({rpc['latencyMs']}ms) version {server.get('version')} · capability {rpc['capability']}")
         st = rpc.get("status") or {}
-        for p in st.get("processes") or []:
+        processes = st.get("processes") or []
+        width = max((len(p["name"]) for p in processes), default=0)
+        for p in processes:
             rss = f"{(p.get('rssBytes') or 0) / 1048576:.1f} MiB" if p.get("rssBytes") else "-"
-            print(f"  {p['name']:11} pid {str(p['pid']):>7}  {p['state']:9} restarts {p['restarts']}  rss {rss}")
+            print(f"  {p['name']:{width}}  pid {str(p['pid']):>7}  {p['state']:9} restarts {p['restarts']}  rss {rss}")
     else:
         err = rpc.get("error") or {}
         print(f"RPC probe: {style('failed', fg='red')} — {err.get('message')}")
