@@ -10,15 +10,15 @@ from typing import Protocol
 
 from openclaw.ipc import frames
 
+from .auth.principal import Principal
+
 
 class Connection(Protocol):
     conn_id: str
     peer: str
     is_local: bool
-    role: str
-    scopes: list[str]
+    principal: Principal  # decided at connect (frontend/auth); every authorization check reads it
     client: frames.ClientInfo | None
-    auth_method: str
     secret_digest: bytes | None  # which shared secret it authenticated with (rotation closes it)
     inflight: int  # routed calls not answered yet
 

@@ -106,9 +106,9 @@ class PresenceRegistry:
         name = bounded(c.displayName or c.id)
         entry = {
             "host": name, "clientId": c.id, "mode": c.mode, "version": bounded(c.version), "platform": bounded(c.platform),
-            "deviceFamily": bounded(c.deviceFamily), "instanceId": key if c.instanceId else None, "roles": [conn.role],
-            "scopes": conn.scopes, "reason": "connect", "onlineSince": now, "ts": now,
-            "text": f"{'Node' if conn.role == 'node' else 'Client'}: {name} · mode {c.mode}",
+            "deviceFamily": bounded(c.deviceFamily), "instanceId": key if c.instanceId else None, "roles": [conn.principal.role],
+            "scopes": list(conn.principal.scopes), "reason": "connect", "onlineSince": now, "ts": now,
+            "text": f"{'Node' if conn.principal.role == 'node' else 'Client'}: {name} · mode {c.mode}",
         }
         self._put(key, {k: v for k, v in entry.items() if v is not None})
         return key

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import zmq
 
 from openclaw.ipc import envelope, frames
-from openclaw.ipc.errors import ErrorShape, unavailable
+from openclaw.ipc.errors import ErrorShape, GatewayError, ShapedError, unavailable
 from openclaw.ipc.logs import get_logger
 from openclaw.ipc.transport import Endpoint, bind_router
 from openclaw.ipc.version import IPC_VERSION
@@ -39,6 +39,7 @@ class Instance:
     methods: list[str] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
     fragment: bytes = b"{}"
+    topics: list[str] = field(default_factory=list)
     registered: bool = False
     retiring: bool = False
 
@@ -67,10 +68,14 @@ class WorkerRouter:
         self.slot_methods: dict[str, list[str]] = {}  # what each slot serves, kept while it restarts
         self.routes: dict[str, str] = {}  # method -> slot
         self.pending: dict[int, Pending] = {}
+        self.asks: dict[int, tuple[asyncio.Future[bytes], bytes, float]] = {}  # the front-end's own questions
+        self.topics: dict[str, str] = {}  # Ask topic -> slot
         self._deadlines: deque[tuple[float, int]] = deque()
         self._next_id = 1
         self.on_change: Callable[[], None] = lambda: None  # routes or health fragments changed
         self.on_push: Callable[[str, bytes], None] = lambda event, payload: None
+        self.on_deliver: Callable[[str, str, bytes], None] = lambda conn_id, event, payload: None
+        self.on_disconnect: Callable[[str, int, str], None] = lambda conn_id, code, reason: None
         self.on_answer: Callable[[Connection, str | int, str, bool], None] | None = None  # --ws-log
         self._sweeper: asyncio.TimerHandle | None = None
         self._reply_ack = envelope.encode(envelope.Registered())
@@ -84,6 +89,8 @@ class WorkerRouter:
             self._sweeper.cancel()
         for call_id in list(self.pending):
             self._fail(call_id, unavailable("gateway stopping", retry_after_ms=1500).shape())
+        for call_id in list(self.asks):
+            self._fail_ask(call_id, unavailable("gateway stopping", retry_after_ms=1500))
         self.endpoint.close()
 
     # ------------------------------------------------------------------ queries
@@ -144,9 +151,41 @@ class WorkerRouter:
         self._deadlines.append((deadline, call_id))
         conn.inflight += 1
 
+    def ask(self, topic: str, params: bytes, timeout_s: float = DEFAULT_CALL_TIMEOUT_S) -> asyncio.Future[bytes]:
+        """Ask the worker serving `topic`; the future holds the JSON answer or a GatewayError."""
+        slot = self.topics.get(topic)
+        inst = self.active.get(slot) if slot is not None else None
+        if inst is None:
+            raise unavailable(
+                "gateway starting; retry shortly", retry_after_ms=500,
+                details={"reason": "worker-unavailable", "worker": slot or "node", "topic": topic},
+            )
+        call_id = self._next_id
+        self._next_id += 1
+        deadline = time.monotonic() + timeout_s
+        if not self.endpoint.send(envelope.encode(envelope.Ask(call_id, topic, params, deadline)), inst.identity):
+            raise unavailable(f"the {slot} worker is not reachable; retry shortly", retry_after_ms=500,
+                              details={"worker": slot, "reason": "worker-unreachable"})
+        fut: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self.asks[call_id] = (fut, inst.identity, deadline)
+        self._deadlines.append((deadline, call_id))
+        return fut
+
+    def _fail_ask(self, call_id: int, error: GatewayError) -> None:
+        entry = self.asks.pop(call_id, None)
+        if entry is not None and not entry[0].done():
+            entry[0].set_exception(error)
+
     def _answer(self, call_id: int, ok: bool, payload: bytes, error: ErrorShape | None) -> None:
         p = self.pending.pop(call_id, None)
         if p is None:
+            entry = self.asks.pop(call_id, None)
+            if entry is not None and not entry[0].done():
+                if ok:
+                    entry[0].set_result(payload)
+                else:
+                    e = error or ErrorShape(code="UNAVAILABLE", message="no error given")
+                    entry[0].set_exception(ShapedError(e))
             return  # answered already (deadline) or unknown
         conn = p.conn
         conn.inflight -= 1
@@ -165,6 +204,9 @@ class WorkerRouter:
         dl = self._deadlines
         while dl and dl[0][0] <= now:
             _, call_id = dl.popleft()
+            if call_id in self.asks:
+                self._fail_ask(call_id, unavailable("timed out waiting for a worker", retry_after_ms=500, details={"reason": "deadline"}))
+                continue
             p = self.pending.get(call_id)
             if p is not None:
                 slot = self.instances[p.identity].slot if p.identity in self.instances else "?"
@@ -185,6 +227,10 @@ class WorkerRouter:
         for call_id, p in list(self.pending.items()):
             if p.identity == identity:
                 self._fail(call_id, _lost_error(slot, p.method, reason))
+        for call_id, (_, ident, _) in list(self.asks.items()):
+            if ident == identity:
+                self._fail_ask(call_id, unavailable(f"the {slot} worker was lost ({reason}); retry", retry_after_ms=500,
+                                                    details={"worker": slot, "reason": "worker-lost"}))
         if inst is not None and self.active.get(slot) is inst:
             del self.active[slot]
             self._rebuild_routes()
@@ -213,6 +259,12 @@ class WorkerRouter:
             case envelope.Push():
                 if inst is not None:
                     self.on_push(msg.event, msg.payload)
+            case envelope.Deliver():
+                if inst is not None:
+                    self.on_deliver(msg.conn_id, msg.event, msg.payload)
+            case envelope.Disconnect():
+                if inst is not None:
+                    self.on_disconnect(msg.conn_id, msg.code, msg.reason)
             case envelope.Retiring():
                 self._retire(identity, inst)
 
@@ -222,6 +274,7 @@ class WorkerRouter:
             return
         inst = self.instances.get(identity) or Instance(identity=identity, slot=msg.slot)
         inst.pid, inst.methods, inst.events, inst.registered = msg.pid, msg.methods, msg.events, True
+        inst.topics = msg.topics
         self.instances[identity] = inst
         if not inst.retiring:
             previous = self.active.get(msg.slot)
@@ -252,4 +305,9 @@ class WorkerRouter:
                 if owner != slot:
                     log.error("two workers claim one method; keeping the first", method=method, first=owner, second=slot)
         self.routes = routes
+        topics: dict[str, str] = {}
+        for slot, inst in sorted(self.active.items()):
+            for topic in inst.topics:
+                topics.setdefault(topic, slot)
+        self.topics = topics
 

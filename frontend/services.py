@@ -21,7 +21,10 @@ from openclaw.ipc.logs import get_logger
 from openclaw.ipc.transport import endpoint
 from openclaw.ipc.version import BUILD_ID, COMPAT_VERSION
 
+from .auth.client_address import parse_trusted
+from .auth.rate_limit import AuthRateLimiter, Limits
 from .health_state import HealthState
+from .node_sessions import NodeSessions
 from .loop_monitor import LoopMonitor
 from .presence import PresenceRegistry
 from .router import WorkerRouter
@@ -57,6 +60,9 @@ class Services:
             lambda payload: self.hub.broadcast("health", payload, self.state_version()),
         )
         self.supervisor = SupervisorClient(link)
+        self.nodes = NodeSessions(self.router, self.hub)
+        self.auth_limiter = AuthRateLimiter(Limits.from_config(self.settings.value("gateway.auth.rateLimit")))
+        self.trusted_proxies = parse_trusted(self.settings.value("gateway.trustedProxies"))
         self._features: bytes | None = None
         self.router.on_change = self._workers_changed
         self.router.on_push = lambda event, payload: self.hub.broadcast(event, payload)
@@ -113,6 +119,8 @@ class Services:
 
     def _config_applied(self, msg: control.ApplyConfig) -> None:
         self.log.info("config applied", paths=msg.paths[:20])
+        self.auth_limiter.limits = Limits.from_config(self.settings.value("gateway.auth.rateLimit"))
+        self.trusted_proxies = parse_trusted(self.settings.value("gateway.trustedProxies"))
         if msg.rotate_credentials:
             closed = self.hub.close_rotated(self.settings.current_secret_digest())
             self.log.info("credentials rotated", closed_connections=closed)

@@ -29,6 +29,7 @@ class Register(msgspec.Struct, tag="register", kw_only=True, array_like=True):
     methods: list[str]
     events: list[str]
     ipc_version: int
+    topics: list[str] = []  # the front-end's Ask topics this worker answers
 
 
 class Heartbeat(msgspec.Struct, tag="heartbeat", array_like=True):
@@ -62,7 +63,23 @@ class Retiring(msgspec.Struct, tag="retiring", array_like=True):
     instance: str
 
 
-WorkerToFrontend = Register | Heartbeat | HealthFragment | Reply | Push | Retiring
+class Deliver(msgspec.Struct, tag="deliver", array_like=True):
+    """An event for one connection only (e.g. `node.invoke.request` to a node); no `seq`, as upstream."""
+
+    conn_id: str
+    event: str
+    payload: bytes  # JSON
+
+
+class Disconnect(msgspec.Struct, tag="disconnect", array_like=True):
+    """Close one connection (e.g. a removed device: 4001 "device removed")."""
+
+    conn_id: str
+    code: int
+    reason: str
+
+
+WorkerToFrontend = Register | Heartbeat | HealthFragment | Reply | Push | Retiring | Deliver | Disconnect
 
 # ------------------------------------------------------------ front-end -> worker
 
@@ -83,6 +100,16 @@ class Call(msgspec.Struct, tag="call", array_like=True):
     caller: CallerInfo
 
 
+class Ask(msgspec.Struct, tag="ask", array_like=True):
+    """The front-end's own question to a worker (never a client's call): a connect's device
+    decision, a node socket opened or closed. Answered with Reply like a Call."""
+
+    call_id: int
+    topic: str
+    params: bytes  # JSON
+    deadline: float
+
+
 class Registered(msgspec.Struct, tag="registered", array_like=True):
     """The front-end routes this instance's methods to it now."""
 
@@ -95,7 +122,7 @@ class RetireAck(msgspec.Struct, tag="retire-ack", array_like=True):
     """No call will follow; the ones sent before this have all been delivered."""
 
 
-FrontendToWorker = Call | Registered | Reregister | RetireAck
+FrontendToWorker = Call | Ask | Registered | Reregister | RetireAck
 
 _encoder = msgspec.msgpack.Encoder()
 encode = _encoder.encode

@@ -123,6 +123,8 @@ class HelloAuth(msgspec.Struct, omit_defaults=True):
     role: str
     scopes: list[str]
     method: str | None = None
+    deviceToken: str | None = None
+    issuedAtMs: int | None = None
 
 
 class SessionDefaults(msgspec.Struct):
@@ -187,5 +189,10 @@ def event_with_seq(prefix: bytes, seq: int) -> bytes:
 
 
 def event_unsequenced(event: str, payload: Any) -> bytes:
-    """`connect.challenge` is the one event that carries no seq."""
+    """`connect.challenge` carries no seq (nor do events targeted at one connection)."""
     return _json.encode({"type": "event", "event": event, "payload": payload})
+
+
+def event_targeted(event: str, payload_bytes: bytes) -> bytes:
+    """An event sent to one connection only (`node.invoke.request` ...): no seq, as upstream."""
+    return b'{"type":"event","event":' + _json.encode(event) + b',"payload":' + payload_bytes + b"}"

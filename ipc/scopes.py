@@ -31,6 +31,18 @@ _IMPLIES: dict[str, frozenset[str]] = {
 }
 # Methods any authenticated connection may call.
 SCOPE_EXEMPT = frozenset({"health"})
+PAIRING = "operator.pairing"
+# node.invoke commands an operator may only run with operator.admin (spec §2.7, nodes §5.5).
+NODE_ADMIN_COMMANDS = frozenset(
+    {
+        "system.run", "system.run.prepare", "system.which", "system.execApprovals.get", "system.execApprovals.set",
+        "browser.proxy", "browser.proxy.upload.v1", "fs.listDir", "terminal.upload",
+    }
+)
+
+
+def node_command_needs_admin(command: str) -> bool:
+    return command in NODE_ADMIN_COMMANDS or command.startswith("browser.proxy")
 ADMIN_PREFIXES = ("config.", "exec.approvals.", "wizard.", "update.")
 
 
@@ -49,6 +61,10 @@ def required_scope(method: str, params: object = None) -> str:
         if method == "agent" and isinstance(params, dict):
             msg = params.get("message")
             if isinstance(msg, str) and (msg.strip() == "/new" or msg.strip().startswith("/reset")):
+                return ADMIN
+        if method == "node.invoke" and isinstance(params, dict):
+            command = params.get("command")
+            if isinstance(command, str) and node_command_needs_admin(command):
                 return ADMIN
         return WRITE
     return scope

@@ -30,6 +30,7 @@ from openclaw.ipc.version import IPC_VERSION
 from . import report, signals, spawner
 from .bootstrap import StartPlan
 from .child import Child, ChildState
+from .child_config import for_child
 from .commands import (
     ChildExited, Command, ConfigChecked, ConfigFileChanged, ConfigReplyReady, ControlMessage, Escalate, RespawnDue,
     SignalReceived, Tick, WatchdogTick,
@@ -350,8 +351,9 @@ class Supervisor:
     def _configure_for(self, child: Child) -> control.Configure:
         gateway = self.config.gateway
         gateway.port = self.port
+        gateway, config_json = for_child(child.spec.role, gateway, self.config.config_json())
         return control.Configure(
-            gateway=gateway, config=self.config.config_json(), boot_id=self.boot_id, started_at_ms=self.started_ms,
+            gateway=gateway, config=config_json, boot_id=self.boot_id, started_at_ms=self.started_ms,
             supervisor_pid=os.getpid(), runtime_dir=self.runtime_dir, channel_id=child.spec.channel_id,
         )
 

@@ -16,6 +16,7 @@ from openclaw.ipc.config_file import LoadedConfig
 from openclaw.ipc.errors import ConfigRefusal
 from openclaw.ipc.logs import get_logger
 
+from .child_config import for_child
 from . import report
 from .bootstrap import StartPlan, resolve
 from .config_state import Candidate, ConfigState
@@ -120,8 +121,9 @@ class ReloadApplier:
             child = tree.children.get(name)
             if child is None:
                 continue
+            child_gateway, child_json = for_child(child.spec.role, gateway, config_json)
             msg = control.ApplyConfig(
-                gateway=gateway, config=config_json, paths=paths, rotate_credentials=plan.rotate_credentials and name == "frontend"
+                gateway=child_gateway, config=child_json, paths=paths, rotate_credentials=plan.rotate_credentials and name == "frontend"
             )
             for proc in (child.current, child.successor):
                 if proc is not None and proc.configured and not proc.exited:

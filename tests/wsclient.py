@@ -28,8 +28,9 @@ def connect_params(token: str | None = TOKEN, scopes: list[str] | None = None, c
 
 
 class Client:
-    def __init__(self, url: str, timeout: float = 10.0) -> None:
-        self._cm = connect(url, compression=None, max_size=None, open_timeout=timeout, close_timeout=2)
+    def __init__(self, url: str, timeout: float = 10.0, headers: dict[str, str] | None = None, origin: str | None = None) -> None:
+        self._cm = connect(url, compression=None, max_size=None, open_timeout=timeout, close_timeout=2,
+                           additional_headers=headers, origin=origin)  # type: ignore[arg-type]
         self.ws: ClientConnection = self._cm.__enter__()
         self.timeout = timeout
         self.events: list[dict[str, Any]] = []
@@ -73,6 +74,21 @@ class Client:
             if f.get("type") == "event" and f.get("event") == name:
                 return f
             self.events.append(f)
+
+    @property
+    def nonce(self) -> str:
+        return self.challenge["payload"]["nonce"]
+
+    def close_code(self, timeout: float = 5.0) -> int | None:
+        """Wait for the server to close; its close code."""
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            while True:
+                self.events.append(self.recv(timeout))
+        except ConnectionClosed:
+            pass
+        return self.ws.close_code
 
     def close(self) -> None:
         try:

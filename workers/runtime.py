@@ -40,6 +40,7 @@ RETIRE_ACK_WAIT_S = 1.0
 TERM_DRAIN_S = 1.0
 
 Handler = Callable[[dict[str, Any], envelope.CallerInfo], Any]
+GATEWAY_CALLER = envelope.CallerInfo("", "gateway", "gateway", "gateway", [])
 _json = msgspec.json.Encoder()
 
 
@@ -54,8 +55,11 @@ class Worker:
         self.config: dict[str, Any] = msgspec.json.decode(cfg.config) if cfg.config else {}
         self.log = get_logger(f"worker/{self.kind}")
         self.methods: dict[str, Handler] = {}
+        self.topics: dict[str, Callable[[dict[str, Any]], Any]] = {}  # the front-end's Ask topics
         self.publish_health: Callable[[], None] = lambda: None
         self.push: Callable[[str, Any], None] = lambda event, payload: None
+        self.deliver: Callable[[str, str, Any], None] = lambda conn_id, event, payload: None
+        self.disconnect: Callable[[str, int, str], None] = lambda conn_id, code, reason: None
 
     def title(self) -> str:
         return f"openclaw-gateway: worker {self.kind}"
@@ -131,6 +135,8 @@ class WorkerRuntime:
             return await self._boot_failed(link, ctx, f"{type(exc).__name__}: {exc}", 1)
         self.worker.publish_health = self._publish_health
         self.worker.push = self._push
+        self.worker.deliver = lambda conn_id, event, payload: self._send(envelope.Deliver(conn_id, event, _json.encode(payload)))
+        self.worker.disconnect = lambda conn_id, code, reason: self._send(envelope.Disconnect(conn_id, code, reason))
         sock = connect_dealer(ctx, endpoint(cfg.runtime_dir, "workers.sock"), link.instance)
         self.endpoint: Endpoint[envelope.FrontendToWorker] = Endpoint(sock, envelope.worker_decoder, self._on_message, log)
         self.endpoint.start()
@@ -216,7 +222,7 @@ class WorkerRuntime:
         self._send(
             envelope.Register(
                 slot=os.environ.get("OPENCLAW_CHILD_NAME", w.kind), instance=self.instance, pid=os.getpid(),
-                methods=sorted(w.methods), events=list(w.events), ipc_version=IPC_VERSION,
+                methods=sorted(w.methods), events=list(w.events), ipc_version=IPC_VERSION, topics=sorted(w.topics),
             )
         )
         self._publish_health()
@@ -234,6 +240,8 @@ class WorkerRuntime:
     def _on_message(self, _identity: bytes | None, msg: envelope.FrontendToWorker) -> None:
         if type(msg) is envelope.Call:
             self._on_call(msg)
+        elif type(msg) is envelope.Ask:
+            self._on_ask(msg)
         elif isinstance(msg, envelope.Registered):
             self.registered.set()
         elif isinstance(msg, envelope.Reregister):
@@ -253,8 +261,20 @@ class WorkerRuntime:
         if handler is None:
             self._reply_error(call, GatewayError(ErrorCode.INVALID_REQUEST, f"unknown method: {call.method}").shape())
             return
+        self._run(call, lambda: handler(decode_params(call.params, call.method), call.caller))
+
+    def _on_ask(self, ask: envelope.Ask) -> None:
+        """The front-end's own question: same answer path as a call, its caller is the gateway."""
+        handler = self.worker.topics.get(ask.topic)
+        call = envelope.Call(ask.call_id, ask.topic, ask.params, ask.deadline, GATEWAY_CALLER)
+        if handler is None:
+            self._reply_error(call, GatewayError(ErrorCode.INVALID_REQUEST, f"unknown topic: {ask.topic}").shape())
+            return
+        self._run(call, lambda: handler(decode_params(ask.params, ask.topic)))
+
+    def _run(self, call: envelope.Call, invoke: Callable[[], Any]) -> None:
         try:
-            result = handler(decode_params(call.params, call.method), call.caller)
+            result = invoke()
         except GatewayError as exc:
             self._reply_error(call, exc.shape())
             return

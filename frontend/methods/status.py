@@ -91,7 +91,7 @@ async def status(svc: Services, conn: Connection, raw: bytes) -> bytes:
     tree = (await svc.supervisor.status()).state
     rows = [_process_row(proc) for proc in tree.processes]
     health = svc.health.snapshot
-    admin = scopes.ADMIN in conn.scopes
+    admin = scopes.ADMIN in conn.principal.scopes
     g = svc.settings.gateway
     out: dict[str, Any] = {"runtimeVersion": svc.version}
     if p.includeCliProjection:

@@ -1,7 +1,8 @@
 """Route one post-handshake request: validate the envelope, authorize, then answer locally
 (methods/) or forward to the worker that registered the method (router.py).
 
-Order (spec §3): envelope -> role -> scope (unknown methods need admin) -> route.
+Order (spec §3): envelope -> frontend/auth/policy.check_call (role, scope; unknown methods need
+admin) -> route.
 Every error becomes an error frame here, once; an unexpected exception in a handler is a
 retryable UNAVAILABLE and the connection stays open.
 """
@@ -15,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from openclaw.ipc import envelope, frames, scopes
+from openclaw.ipc import envelope, frames
 from openclaw.ipc.errors import DECODE_ERRORS, ErrorCode, ErrorShape, GatewayError, internal_error, invalid_request, unavailable
 from openclaw.ipc.faults import Faults
 from openclaw.ipc.logs import get_logger
 
+from ..auth import policy
 from ..caller import Connection
 from ..methods import LOCAL_METHODS
 
@@ -85,7 +87,7 @@ class Dispatcher:
         if isinstance(req.id, str) and not req.id:
             raise invalid_request("invalid request frame: id must be a non-empty string")
         raw_params = bytes(req.params)
-        self._authorize(conn, method, raw_params)
+        policy.check_call(conn.principal, method, raw_params)
         local = self.local.get(method)
         if local is not None:
             return local(self.svc, conn, raw_params)
@@ -93,38 +95,13 @@ class Dispatcher:
         slot = router.route_for(method)
         if slot is not None:
             client = conn.client
-            caller = envelope.CallerInfo(
-                conn.conn_id, client.id if client else "", client.mode if client else "", conn.role, conn.scopes
-            )
-            router.forward(conn, req.id, slot, method, raw_params, caller)
+            p = conn.principal
+            caller = envelope.CallerInfo(conn.conn_id, p.client_id, p.client_mode, p.role, list(p.scopes))
+            router.forward(conn, req.id, slot, method, raw_params, caller, policy.call_timeout_s(method, raw_params))
             return None
         if self.svc.tree.not_ready():
             raise unavailable("gateway starting; retry shortly", retry_after_ms=500, details={"reason": "workers-starting"})
         raise invalid_request(f"unknown method: {method}")
-
-    def _authorize(self, conn: Connection, method: str, raw_params: bytes) -> None:
-        if method in scopes.SCOPE_EXEMPT:
-            return
-        table_scope = scopes.method_table().get(method)
-        if table_scope == "node":
-            if conn.role != "node":
-                raise invalid_request(f"unauthorized role: {conn.role}")
-            return
-        if conn.role == "node":
-            raise invalid_request("unauthorized role: node")
-        params: Any = None
-        if table_scope == "dynamic" and raw_params:
-            try:
-                params = msgspec.json.decode(raw_params)
-            except DECODE_ERRORS:
-                params = None
-        needed = scopes.required_scope(method, params)
-        if not scopes.satisfies(conn.scopes, needed):
-            raise GatewayError(
-                ErrorCode.FORBIDDEN,
-                f"missing scope: {needed}",
-                details={"code": "MISSING_SCOPE", "missingScope": needed, "requiredScopes": [needed]},
-            )
 
     async def _finish(
         self, conn: Connection, req_id: Any, method: str, pending: Awaitable[bytes], started: float | None

@@ -2,7 +2,7 @@
 
 1. a `req` frame whose method is `connect`, params matching the closed schema;
 2. a protocol range containing 4 (3 for probe/node clients);
-3. role; 4. the shared secret (constant time); then hello-ok.
+3. role; then who the client is (frontend/auth/connect.py); then hello-ok.
 """
 
 from __future__ import annotations
@@ -10,13 +10,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 
-from openclaw.ipc import frames, scopes
+from openclaw.ipc import frames
 from openclaw.ipc.errors import DECODE_ERRORS, ErrorCode, GatewayError
-from openclaw.ipc.secrets_compare import secret_equals
 from openclaw.ipc.version import LEGACY_PROTOCOL_VERSION, PROTOCOL_VERSION
 
+from ..auth.connect import ConnectContext, ConnectRefused, authenticate
 from ..caller import Connection
-from ..settings import secret_digest
 from .hello import hello_payload
 
 if TYPE_CHECKING:
@@ -35,12 +34,8 @@ def _reject(req_id: Any, code: ErrorCode, message: str, close_code: int = 1008, 
     return HandshakeRejected(frames.response_error(req_id, error), close_code, reason if reason is not None else message)
 
 
-def _auth_details(code: str, reason: str, next_step: str) -> dict[str, Any]:
-    return {"code": code, "authReason": reason, "canRetryWithDeviceToken": False, "recommendedNextStep": next_step}
-
-
-def accept_connect(svc: Services, session: Connection, data: bytes) -> bytes:
-    """Return the hello-ok response frame, or raise HandshakeRejected."""
+def parse_connect(data: bytes) -> tuple[Any, frames.ConnectParams, str, int]:
+    """Steps 1-2 and the role: (request id, params, role, negotiated protocol), or HandshakeRejected."""
     try:
         raw = frames.any_decoder.decode(data)
     except DECODE_ERRORS:
@@ -58,12 +53,21 @@ def accept_connect(svc: Services, session: Connection, data: bytes) -> bytes:
     role = params.role or "operator"
     if role not in ("operator", "node"):
         raise _reject(req.id, ErrorCode.INVALID_REQUEST, f"unauthorized role: {role}")
-    _check_secret(svc, session, req.id, params)
-    session.client = params.client
-    session.role = role
-    session.scopes = scopes.normalize(params.scopes) if role == "operator" else []
     negotiated = PROTOCOL_VERSION if params.minProtocol <= PROTOCOL_VERSION <= params.maxProtocol else LEGACY_PROTOCOL_VERSION
-    return frames.response_ok(req.id, hello_payload(svc, session, negotiated))
+    return req.id, params, role, negotiated
+
+
+async def accept_connect(svc: Services, session: Connection, ctx: ConnectContext, data: bytes) -> tuple[bytes, frames.ConnectParams]:
+    """The hello-ok response frame (and the params it answered), or HandshakeRejected."""
+    req_id, params, role, negotiated = parse_connect(data)
+    try:
+        grant = await authenticate(svc, ctx, params, role)
+    except ConnectRefused as refused:
+        raise HandshakeRejected(frames.response_error(req_id, refused.error.shape()), refused.close_code, refused.error.message) from None
+    session.client = params.client
+    session.principal = grant.principal
+    session.secret_digest = grant.secret_digest
+    return frames.response_ok(req_id, hello_payload(svc, session, negotiated, grant)), params
 
 
 def _decode_params(req: frames.RequestFrame) -> frames.ConnectParams:
@@ -106,37 +110,3 @@ def _check_protocol(req_id: Any, params: frames.ConnectParams) -> None:
         "minimumProbeProtocol": LEGACY_PROTOCOL_VERSION,
     }
     raise _reject(req_id, ErrorCode.INVALID_REQUEST, "protocol mismatch", close_code=1002, details=details)
-
-
-def _check_secret(svc: Services, session: Connection, req_id: Any, params: frames.ConnectParams) -> None:
-    g = svc.settings.gateway
-    auth = params.auth or frames.ConnectAuth()
-    provided = auth.token if auth.token is not None else auth.password
-    if g.auth_mode == "none":
-        session.auth_method = "none"
-        return
-    expected = g.token if g.auth_mode == "token" else g.password
-    if provided is None:
-        if params.device is None:
-            raise _reject(
-                req_id, ErrorCode.NOT_PAIRED, "device identity required",
-                details={"code": "DEVICE_IDENTITY_REQUIRED", "reason": "device-identity-required"},
-            )
-        code = "AUTH_TOKEN_MISSING" if g.auth_mode == "token" else "AUTH_PASSWORD_MISSING"
-        raise _reject(
-            req_id, ErrorCode.INVALID_REQUEST, f"unauthorized: gateway {g.auth_mode} missing",
-            details=_auth_details(code, f"{g.auth_mode}_missing", "update_auth_credentials"),
-        )
-    if not secret_equals(provided, expected):
-        hint = (
-            f"use this gateway's gateway.auth.{g.auth_mode} or pair the device"
-            if params.client.id.lower() == "cli" and session.is_local
-            else f"provide gateway auth {g.auth_mode}"
-        )
-        code = "AUTH_TOKEN_MISMATCH" if g.auth_mode == "token" else "AUTH_PASSWORD_MISMATCH"
-        raise _reject(
-            req_id, ErrorCode.INVALID_REQUEST, f"unauthorized: gateway {g.auth_mode} mismatch ({hint})",
-            details=_auth_details(code, f"{g.auth_mode}_mismatch", "update_auth_credentials"),
-        )
-    session.auth_method = g.auth_mode
-    session.secret_digest = secret_digest(expected)

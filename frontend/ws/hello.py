@@ -8,6 +8,7 @@ import msgspec
 
 from openclaw.ipc import frames, scopes
 
+from ..auth.connect import Grant
 from ..caller import Connection
 from .limits import MAX_BUFFERED_BYTES, MAX_PAYLOAD
 
@@ -17,9 +18,10 @@ if TYPE_CHECKING:
 _json = msgspec.json.Encoder()
 
 
-def hello_payload(svc: Services, conn: Connection, protocol: int) -> bytes:
+def hello_payload(svc: Services, conn: Connection, protocol: int, grant: Grant) -> bytes:
     g = svc.settings.gateway
-    admin = scopes.ADMIN in conn.scopes
+    p = grant.principal
+    admin = scopes.ADMIN in p.scopes
     hello = frames.HelloOk(
         protocol=protocol,
         server=frames.ServerInfo(version=svc.version, connId=conn.conn_id, bootId=svc.settings.boot_id, buildId=svc.build_id),
@@ -34,7 +36,10 @@ def hello_payload(svc: Services, conn: Connection, protocol: int) -> bytes:
             stateDir=g.state_dir if admin else None,
             authMode=g.auth_mode if admin else None,
         ),
-        auth=frames.HelloAuth(role=conn.role, scopes=conn.scopes, method=conn.auth_method),
+        auth=frames.HelloAuth(
+            role=p.role, scopes=list(p.scopes), method=p.auth_method, deviceToken=grant.device_token,
+            issuedAtMs=grant.issued_at_ms,
+        ),
         policy=frames.Policy(
             maxPayload=MAX_PAYLOAD, maxBufferedBytes=MAX_BUFFERED_BYTES, tickIntervalMs=g.tick_interval_ms
         ),

@@ -1,17 +1,18 @@
-"""The set of open connections: broadcasts (scope-filtered), the global tick, rotation and drain."""
+"""The set of open connections: broadcasts (filtered by frontend/auth/policy), the global tick,
+rotation and drain."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 
-from openclaw.ipc import frames, scopes
+from openclaw.ipc import frames
+
+from ..auth import policy
 
 from ..caller import Connection
 from ..settings import Settings
 
-# Events every authenticated connection receives; anything else needs operator.read.
-PUBLIC_EVENTS = frozenset({"tick", "health", "presence", "heartbeat", "shutdown"})
 MAX_CONNECTIONS = 8192
 
 
@@ -19,24 +20,32 @@ class Hub:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.connections: set[Connection] = set()
+        self._by_id: dict[str, Connection] = {}
         self._tick: asyncio.TimerHandle | None = None
 
     def add(self, conn: Connection) -> None:
         self.connections.add(conn)
+        self._by_id[conn.conn_id] = conn
 
     def remove(self, conn: Connection) -> None:
         self.connections.discard(conn)
+        self._by_id.pop(conn.conn_id, None)
 
     @property
     def full(self) -> bool:
         return len(self.connections) >= MAX_CONNECTIONS
 
     def broadcast(self, event: str, payload: bytes, state_version: dict[str, int] | None = None) -> None:
+        needed = policy.event_scope(event)
+        if needed is None:
+            return  # an unknown event family goes to nobody (fail closed)
         prefix = frames.event_prefix(event, payload, state_version)
-        public = event in PUBLIC_EVENTS
         for c in list(self.connections):
-            if public or (c.role == "operator" and scopes.satisfies(c.scopes, scopes.READ)):
+            if policy.may_receive(c.principal, needed):
                 c.send_event(prefix)
+
+    def by_id(self, conn_id: str) -> Connection | None:
+        return self._by_id.get(conn_id)
 
     def start_ticks(self) -> None:
         loop = asyncio.get_running_loop()

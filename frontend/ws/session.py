@@ -20,6 +20,9 @@ from aiohttp import WSMsgType, web
 from openclaw.ipc import frames
 from openclaw.ipc.logs import get_logger
 
+from ..auth import client_address
+from ..auth.connect import ConnectContext
+from ..auth.principal import NOBODY, Principal
 from .framing import text_frame
 from .handshake import HandshakeRejected, accept_connect
 from .limits import MAX_BUFFERED_BYTES, PREAUTH_MAX_BYTES
@@ -62,9 +65,9 @@ TRANSITIONS: dict[tuple[SessionState, SessionEvent], SessionState] = {
 
 class Session:
     __slots__ = (
-        "svc", "dispatcher", "ws", "transport", "peer", "conn_id", "state", "seq", "client", "role", "scopes",
-        "auth_method", "secret_digest", "nonce", "connected_at", "presence_key", "is_local", "inflight",
-        "_out", "_out_bytes", "_loop",
+        "svc", "dispatcher", "ws", "transport", "peer", "conn_id", "state", "seq", "client", "principal",
+        "secret_digest", "nonce", "connected_at", "presence_key", "is_local", "inflight", "origin", "address",
+        "connect_params", "_out", "_out_bytes", "_loop",
     )
 
     def __init__(self, svc: Services, dispatcher: Dispatcher, ws: web.WebSocketResponse, request: web.Request) -> None:
@@ -73,14 +76,15 @@ class Session:
         self.ws = ws
         self.transport = request.transport
         self.peer = request.remote or ""
-        self.is_local = _is_loopback(self.peer)
+        self.origin: str | None = request.headers.get("Origin")
+        self.address = client_address.resolve(self.peer, request.headers, svc.trusted_proxies)
+        self.is_local = self.address.is_loopback and self.origin is None
         self.conn_id = str(uuid.uuid4())
         self.state = SessionState.AWAITING_CONNECT
         self.seq = 0
         self.client: frames.ClientInfo | None = None
-        self.role = "operator"
-        self.scopes: list[str] = []
-        self.auth_method = "none"
+        self.principal: Principal = NOBODY
+        self.connect_params: frames.ConnectParams | None = None
         self.secret_digest: bytes | None = None
         self.nonce = str(uuid.uuid4())
         self.connected_at = 0
@@ -174,6 +178,8 @@ class Session:
             self.advance(SessionEvent.CLOSED)
             svc.hub.remove(self)
             svc.presence.disconnected(self.presence_key)
+            if self.principal.role == "node" and self.connected_at:
+                svc.nodes.disconnected(self)
 
     async def _handshake(self) -> bool:
         ws = self.ws
@@ -197,8 +203,9 @@ class Session:
             self.advance(SessionEvent.REJECT)
             await self._close_ws(1009, b"")
             return False
+        ctx = ConnectContext(self.conn_id, self.nonce, self.address, self.origin)
         try:
-            hello = accept_connect(self.svc, self, data)
+            hello, self.connect_params = await accept_connect(self.svc, self, ctx, data)
         except HandshakeRejected as rej:
             self.advance(SessionEvent.REJECT)
             if rej.response is not None:
@@ -212,8 +219,6 @@ class Session:
         svc = self.svc
         self.send_event(frames.event_prefix("health", svc.health.snapshot_payload, svc.state_version()))
         self.presence_key = svc.presence.connected(self)
+        if self.principal.role == "node":
+            svc.nodes.connected(self, self.connect_params)
         return True
-
-
-def _is_loopback(host: str) -> bool:
-    return host.startswith("127.") or host in ("::1", "::ffff:127.0.0.1") or host.startswith("::ffff:127.")

@@ -505,19 +505,37 @@ def test_omitted_scopes_grant_nothing(gw: Gateway) -> None:
 
 
 @pytest.mark.parametrize(
-    "client_id, mode", [("test", "test"), ("openclaw-probe", "probe"), ("cli", "probe")],
+    "client_id, mode",
+    [("test", "test"), ("openclaw-probe", "probe"), ("cli", "probe"), ("cli", "backend"), ("gateway-client", "cli"),
+     ("openclaw-tui", "cli"), ("node-host", "cli")],
 )
-def test_shared_secret_clients_get_the_scopes_they_ask_for(gw: Gateway, client_id: str, mode: str) -> None:
-    """Issue #2: until the device-identity model lands, a shared-secret operator gets what it asks
-    for (upstream clears scopes for device-less non-cli clients, spec §2.6; that comes later)."""
+def test_device_less_clients_other_than_the_two_local_exceptions_get_no_scopes(gw: Gateway, client_id: str, mode: str) -> None:
+    """Spec §2.6: a shared-secret operator without a device keeps its scopes only as cli/cli or
+    gateway-client/backend; probe, test and mismatched id/mode pairs are cleared to [] (health still works)."""
     c = Client(gw.url)
     try:
         res = c.call("connect", connect_params(client_id=client_id, mode=mode, scopes=["operator.admin"]))
         assert res["ok"] is True, res
-        assert res["payload"]["auth"]["scopes"] == ["operator.admin"]
+        assert res["payload"]["auth"]["scopes"] == []
+        assert "configPath" not in res["payload"]["snapshot"]
         assert c.call("health")["ok"] is True
+        denied = c.call("status")
+        assert denied["error"]["code"] == "FORBIDDEN"
+        assert denied["error"]["details"] == {"code": "MISSING_SCOPE", "missingScope": "operator.read", "requiredScopes": ["operator.read"]}
     finally:
         c.close()
+
+
+def test_a_browser_origin_takes_away_the_local_exception(gw: Gateway) -> None:
+    """cli/cli keeps its scopes only without a browser Origin (a page on the gateway's own origin)."""
+    from websockets.sync.client import connect as ws_connect
+
+    with ws_connect(gw.url, origin=f"http://127.0.0.1:{gw.port}", compression=None) as ws:
+        json.loads(ws.recv())
+        ws.send(json.dumps({"type": "req", "id": "c", "method": "connect", "params": connect_params(scopes=["operator.admin"])}))
+        res = json.loads(ws.recv())
+        assert res["ok"] is True, res
+        assert res["payload"]["auth"]["scopes"] == []
 
 
 def test_gateway_client_backend_keeps_scopes(gw: Gateway) -> None:
