@@ -214,6 +214,12 @@ class Session:
             await self._close_ws(rej.close_code, rej.reason.encode()[:123])
             return False
         self.advance(SessionEvent.HELLO_OK)
+        p = self.principal
+        log.info(
+            "connect accepted", conn=self.conn_id, peer=self.address.ip, forwarded=self.address.forwarded, origin=self.origin,
+            client=f"{p.client_id}/{p.client_mode}", role=p.role, scopes=list(p.scopes), auth=p.auth_method,
+            device=p.device_id[:12] if p.device_id else None,
+        )
         self.connected_at = int(time.time() * 1000)
         self.send_raw(hello)
         svc = self.svc

@@ -101,11 +101,16 @@ def test_gateway_probe_url(cli, gateway: Gateway) -> None:
     target = targets.get("explicit")
     assert target is not None and target.get("url") == gateway.url, res.describe()
     connect = target.get("connect") or {}
-    assert connect.get("ok") is True and connect.get("rpcOk") is True, f"explicit target connect:\n{res.describe()}"
+    # As upstream (spec §9.1): a probe-mode connect without a device identity has its scopes cleared,
+    # so health answers and the read calls are refused -> connected, scope-limited, degraded, exit 0.
+    assert connect.get("ok") is True and connect.get("rpcOk") is False and connect.get("scopeLimited") is True, (
+        f"explicit target connect:\n{res.describe()}"
+    )
+    assert payload.get("capability") == "connected_no_operator_scope", res.describe()
+    assert "probe_scope_limited" in {w.get("code") for w in payload.get("warnings", [])}, res.describe()
     server = target.get("server") or {}
     assert isinstance(server.get("connId"), str) and server["connId"], res.describe()
-    health = target.get("health") or {}
-    assert health.get("ok") is True, res.describe()
+    assert (target.get("auth") or {}).get("scopes") == [], res.describe()
 
 
 def test_gateway_wrong_token(cli, gateway: Gateway) -> None:
