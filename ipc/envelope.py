@@ -90,6 +90,7 @@ class CallerInfo(msgspec.Struct, array_like=True):
     client_mode: str
     role: str
     scopes: list[str]
+    device_id: str = ""  # the caller's verified device, when it has one
 
 
 class Call(msgspec.Struct, tag="call", array_like=True):

@@ -32,13 +32,9 @@ _IMPLIES: dict[str, frozenset[str]] = {
 # Methods any authenticated connection may call.
 SCOPE_EXEMPT = frozenset({"health"})
 PAIRING = "operator.pairing"
-# node.invoke commands an operator may only run with operator.admin (spec §2.7, nodes §5.5).
-NODE_ADMIN_COMMANDS = frozenset(
-    {
-        "system.run", "system.run.prepare", "system.which", "system.execApprovals.get", "system.execApprovals.set",
-        "browser.proxy", "browser.proxy.upload.v1", "fs.listDir", "terminal.upload",
-    }
-)
+# node.invoke commands an operator may only run with operator.admin (upstream isAdminOnlyNodeInvokeCommand;
+# system.run/system.which need admin only to *approve* a node surface, not to invoke).
+NODE_ADMIN_COMMANDS = frozenset({"browser.proxy", "browser.proxy.upload.v1", "fs.listDir", "terminal.upload"})
 
 
 def node_command_needs_admin(command: str) -> bool:

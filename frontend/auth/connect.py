@@ -32,10 +32,11 @@ DEVICE_DECISION_TIMEOUT_S = 5.0
 
 
 class ConnectRefused(Exception):
-    def __init__(self, error: GatewayError, close_code: int = 1008) -> None:
+    def __init__(self, error: GatewayError, close_code: int = 1008, close_reason: str | None = None) -> None:
         super().__init__(error.message)
         self.error = error
         self.close_code = close_code
+        self.close_reason = close_reason or error.message
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,15 @@ def _auth_details(code: str, reason: str, next_step: str, can_retry_with_device_
         "code": code, "authReason": reason, "canRetryWithDeviceToken": can_retry_with_device_token,
         "recommendedNextStep": next_step,
     }
+
+
+def _secret_mismatch(mode: str, client_id: str, loopback: bool, has_device: bool) -> ConnectRefused:
+    hint = f"use this gateway's gateway.auth.{mode} or pair the device" if client_id.lower() == "cli" and loopback else f"provide gateway auth {mode}"
+    code = "AUTH_TOKEN_MISMATCH" if mode == "token" else "AUTH_PASSWORD_MISMATCH"
+    return _refuse(
+        ErrorCode.INVALID_REQUEST, f"unauthorized: gateway {mode} mismatch ({hint})",
+        _auth_details(code, f"{mode}_mismatch", "retry_with_device_token" if has_device else "update_auth_credentials", has_device),
+    )
 
 
 def _identity_required() -> ConnectRefused:
@@ -106,18 +116,15 @@ async def authenticate(svc: Services, ctx: ConnectContext, params: frames.Connec
     shared_ok = g.auth_mode == "none"
     method = "none"
     expected = g.token if g.auth_mode == "token" else g.password
+    token_candidate: str | None = None  # openclaw-node sends its device token as auth.token
     if not shared_ok and secret is not None:
-        if expected is None or not secret_equals(secret, expected):
+        if expected is not None and secret_equals(secret, expected):
+            shared_ok, method = True, g.auth_mode
+        elif params.device is not None and auth.token is not None and auth.deviceToken is None:
+            token_candidate = auth.token
+        else:
             limiter.failed(key, exempt)
-            local_cli = client.id.lower() == "cli" and addr.is_loopback
-            hint = f"use this gateway's gateway.auth.{g.auth_mode} or pair the device" if local_cli else f"provide gateway auth {g.auth_mode}"
-            code = "AUTH_TOKEN_MISMATCH" if g.auth_mode == "token" else "AUTH_PASSWORD_MISMATCH"
-            retry = params.device is not None
-            raise _refuse(
-                ErrorCode.INVALID_REQUEST, f"unauthorized: gateway {g.auth_mode} mismatch ({hint})",
-                _auth_details(code, f"{g.auth_mode}_mismatch", "retry_with_device_token" if retry else "update_auth_credentials", retry),
-            )
-        shared_ok, method = True, g.auth_mode
+            raise _secret_mismatch(g.auth_mode, client.id, addr.is_loopback, params.device is not None)
     digest = svc.settings.current_secret_digest() if shared_ok and method != "none" else None
     is_local = addr.is_loopback and not browser
     requested = scopes.normalize(params.scopes) if role == "operator" else []
@@ -139,13 +146,22 @@ async def authenticate(svc: Services, ctx: ConnectContext, params: frames.Connec
         # the local CLI / backend exception: scopes as asked, no pairing record, no device token (spec §9.1)
         limiter.succeeded(key)
         return Grant(Principal(role, tuple(requested), method, device_id, client.id, client.mode, is_local, ctx.origin), digest)
-    decision = await _device_decision(svc, ctx, params, role, requested, device_id, raw_key, shared_ok, is_local, auth)
+    decision = await _device_decision(
+        svc, ctx, params, role, requested, device_id, raw_key, shared_ok, is_local, auth.deviceToken or token_candidate
+    )
     if not decision.get("ok"):
         if decision.get("countFailure"):
             limiter.failed(key, exempt)
+        if token_candidate is not None and decision.get("countFailure"):
+            raise _secret_mismatch(g.auth_mode, client.id, addr.is_loopback, True)  # neither secret nor device token
         err = decision.get("error") or {}
-        code = ErrorCode(err.get("code", "INVALID_REQUEST"))
-        raise ConnectRefused(GatewayError(code, str(err.get("message") or "unauthorized"), details=err.get("details")))
+        try:
+            code = ErrorCode(err.get("code", "INVALID_REQUEST"))
+        except ValueError:
+            code = ErrorCode.INVALID_REQUEST
+        error = GatewayError(code, str(err.get("message") or "unauthorized"), details=err.get("details"),
+                             retryable=err.get("retryable"), retry_after_ms=err.get("retryAfterMs"))
+        raise ConnectRefused(error, close_reason=decision.get("closeReason"))
     limiter.succeeded(key)
     via = decision.get("via")
     principal = Principal(
@@ -157,13 +173,13 @@ async def authenticate(svc: Services, ctx: ConnectContext, params: frames.Connec
 
 async def _device_decision(
     svc: Services, ctx: ConnectContext, params: frames.ConnectParams, role: str, requested: list[str],
-    device_id: str, raw_key: bytes, shared_ok: bool, is_local: bool, auth: frames.ConnectAuth,
+    device_id: str, raw_key: bytes, shared_ok: bool, is_local: bool, device_token: str | None,
 ) -> dict[str, Any]:
     c = params.client
     question = {
         "connId": ctx.conn_id, "deviceId": device_id, "publicKey": device_proof.b64url(raw_key), "role": role,
         "scopes": requested, "sharedAuthOk": shared_ok, "isLocal": is_local, "remoteIp": ctx.address.ip,
-        "deviceToken": None if shared_ok else auth.deviceToken,
+        "deviceToken": None if shared_ok else device_token,
         "client": {"id": c.id, "mode": c.mode, "displayName": c.displayName, "platform": c.platform,
                    "deviceFamily": c.deviceFamily, "version": c.version, "modelIdentifier": c.modelIdentifier},
     }

@@ -104,6 +104,7 @@ EVENT_SCOPES: dict[str, str | None] = {
     "node.pair.resolved": scopes.PAIRING,
     "device.pair.requested": scopes.PAIRING,
     "device.pair.resolved": scopes.PAIRING,
+    "device.pair.changed": scopes.PAIRING,
     "exec.approval.requested": "operator.approvals",
     "exec.approval.resolved": "operator.approvals",
     # sent to one node only, never broadcast

@@ -96,7 +96,7 @@ class Dispatcher:
         if slot is not None:
             client = conn.client
             p = conn.principal
-            caller = envelope.CallerInfo(conn.conn_id, p.client_id, p.client_mode, p.role, list(p.scopes))
+            caller = envelope.CallerInfo(conn.conn_id, p.client_id, p.client_mode, p.role, list(p.scopes), p.device_id or "")
             router.forward(conn, req.id, slot, method, raw_params, caller, policy.call_timeout_s(method, raw_params))
             return None
         if self.svc.tree.not_ready():

@@ -63,7 +63,7 @@ async def accept_connect(svc: Services, session: Connection, ctx: ConnectContext
     try:
         grant = await authenticate(svc, ctx, params, role)
     except ConnectRefused as refused:
-        raise HandshakeRejected(frames.response_error(req_id, refused.error.shape()), refused.close_code, refused.error.message) from None
+        raise HandshakeRejected(frames.response_error(req_id, refused.error.shape()), refused.close_code, refused.close_reason) from None
     session.client = params.client
     session.principal = grant.principal
     session.secret_digest = grant.secret_digest

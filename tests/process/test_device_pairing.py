@@ -212,23 +212,35 @@ def test_removing_a_device_closes_it_4001_and_its_token_stops_working(gw: Gatewa
 
 def test_token_rotation_revokes_the_old_token(gw: Gateway) -> None:
     dev = DeviceIdentity()
-    c, res = device_connect(gw, dev)
+    scopes = ["operator.pairing", "operator.read"]
+    c, res = device_connect(gw, dev, scopes=scopes)
     old = res["payload"]["auth"]["deviceToken"]
     a = admin(gw)
     try:
-        rotated = a.call("device.token.rotate", {"deviceId": dev.device_id, "role": "operator"})["payload"]
-        assert rotated["token"] != old and len(rotated["token"]) == 43
+        # another operator rotates it: the old token stops working, the new one is not handed out
+        by_admin = a.call("device.token.rotate", {"deviceId": dev.device_id, "role": "operator"})["payload"]
+        assert by_admin["tokenDelivery"] == "withheld-cross-device" and "token" not in by_admin
         assert c.close_code() == 1008
-        c1, r1 = device_connect(gw, dev, token=None, auth={"deviceToken": old})
+        c1, r1 = device_connect(gw, dev, token=None, auth={"deviceToken": old}, scopes=scopes)
         c1.close()
         assert r1["error"]["details"]["code"] == "AUTH_DEVICE_TOKEN_MISMATCH"
-        c2, r2 = device_connect(gw, dev, token=None, auth={"deviceToken": rotated["token"]})
+
+        # the device rotates its own token (over a shared-secret connection): it gets the new one
+        me, hello = device_connect(gw, dev, scopes=scopes)
+        assert hello["ok"] is True
+        mine = me.call("device.token.rotate", {"deviceId": dev.device_id, "role": "operator"})["payload"]
+        assert mine["tokenDelivery"] == "in-band" and len(mine["token"]) == 43
+        me.close()
+        c2, r2 = device_connect(gw, dev, token=None, auth={"deviceToken": mine["token"]}, scopes=scopes)
         c2.close()
         assert r2["ok"] is True, r2
-        assert a.call("device.token.revoke", {"deviceId": dev.device_id})["payload"]["revoked"] >= 1
-        c3, r3 = device_connect(gw, dev, token=None, auth={"deviceToken": rotated["token"]})
+
+        revoked = a.call("device.token.revoke", {"deviceId": dev.device_id, "role": "operator"})["payload"]
+        assert revoked["deviceId"] == dev.device_id and revoked["revokedAtMs"] > 0
+        c3, r3 = device_connect(gw, dev, token=None, auth={"deviceToken": mine["token"]}, scopes=scopes)
         c3.close()
         assert r3["error"]["details"]["code"] == "AUTH_DEVICE_TOKEN_MISMATCH"
+        assert a.call("device.token.revoke", {"deviceId": dev.device_id})["error"]["code"] == "INVALID_REQUEST"
     finally:
         a.close()
 

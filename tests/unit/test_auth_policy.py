@@ -46,7 +46,9 @@ def test_the_scope_table_is_the_spec_table() -> None:
         (op("operator.write"), "config.patch", b"", "missing scope: operator.admin"),
         (op("operator.write"), "agent", b'{"message":"/reset now"}', "missing scope: operator.admin"),
         (op("operator.write"), "agent", b'{"message":"hello"}', None),
-        (op("operator.write"), "node.invoke", b'{"command":"system.which"}', "missing scope: operator.admin"),
+        (op("operator.write"), "node.invoke", b'{"command":"fs.listDir"}', "missing scope: operator.admin"),
+        (op("operator.write"), "node.invoke", b'{"command":"browser.proxy.upload.v1"}', "missing scope: operator.admin"),
+        (op("operator.write"), "node.invoke", b'{"command":"system.which"}', None),  # admin only to approve it
         (op("operator.write"), "node.invoke", b'{"command":"system.notify"}', None),
         (op("operator.read"), "node.pair.list", b"", "missing scope: operator.pairing"),
         (op("operator.pairing"), "node.pair.list", b"", None),

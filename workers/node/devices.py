@@ -17,13 +17,20 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from openclaw.ipc import envelope
+from openclaw.ipc import envelope, scopes
 from openclaw.ipc.errors import invalid_request
 from openclaw.ipc.logs import get_logger
 
 from .pairing_store import PairingStore, now_ms
 
 log = get_logger("worker/node")
+
+
+PAIRING_MESSAGES = {
+    "not-paired": "pairing required: device is not approved yet",
+    "role-upgrade": "pairing required: role upgrade pending approval",
+    "scope-upgrade": "pairing required: scope upgrade pending approval",
+}
 
 
 def _error(code: str, message: str, details: dict[str, Any], count_failure: bool = False) -> dict[str, Any]:
@@ -39,6 +46,7 @@ def _str_param(params: dict[str, Any], key: str, method: str) -> str:
 
 class Devices:
     def __init__(self, store: PairingStore, push: Callable[[str, Any], None], disconnect_device: Callable[[str, int, str], None]) -> None:
+        self.is_connected: Callable[[str], bool] = lambda device_id: False
         self.store = store
         self.push = push
         self.disconnect_device = disconnect_device  # (deviceId, code, reason): close its live sockets
@@ -81,16 +89,26 @@ class Devices:
             self.store.pair(self._device(q), role, sorted(set(requested) | set(granted or [])))
             issued, at = self.store.issue_token(device_id, role, requested)
             self.push("device.pair.resolved", {"requestId": str(uuid.uuid4()), "deviceId": device_id, "decision": "approved",
-                                               "silent": True, "ts": now_ms()})
+                                               "ts": now_ms()})
             log.info("device paired on loopback", device=device_id[:12], role=role, scopes=requested)
             return {"ok": True, "via": "shared", "scopes": requested, "deviceToken": issued, "issuedAtMs": at}
         reason = "not-paired" if known is None else "role-upgrade" if granted is None else "scope-upgrade"
         request_id = self._request(q, reason)
-        return _error(
-            "NOT_PAIRED", "pairing required",
-            {"code": "PAIRING_REQUIRED", "reason": reason, "requestId": request_id, "deviceId": device_id,
-             "recommendedNextStep": "wait_then_retry"},
-        )
+        message = PAIRING_MESSAGES[reason]
+        approved = self.store.grants(device_id)
+        details: dict[str, Any] = {
+            "code": "PAIRING_REQUIRED", "reason": reason, "requestId": request_id,
+            "remediationHint": "Approve this device from the pending pairing requests.", "deviceId": device_id,
+            "requestedRole": role, "requestedScopes": requested,
+            # keep retrying (node hosts pause for good on a plain PAIRING_REQUIRED)
+            "recommendedNextStep": "wait_then_retry", "retryable": True, "pauseReconnect": False,
+        }
+        if approved:
+            details["approvedRoles"] = sorted(approved)
+            details["approvedScopes"] = sorted({s for g in approved.values() for s in g["scopes"]})
+        out = _error("NOT_PAIRED", message, details)
+        out["closeReason"] = f"{message} (requestId: {request_id})"
+        return out
 
     def _device(self, q: dict[str, Any]) -> dict[str, Any]:
         c = q.get("client") or {}
@@ -129,13 +147,16 @@ class Devices:
     def _paired_view(self, row: sqlite3.Row) -> dict[str, Any]:
         grants = self.store.grants(row["device_id"])
         scopes = sorted({s for g in grants.values() for s in g["scopes"]})
-        counts = self.store.token_count(row["device_id"])
+        tokens = [{"role": t["role"], "scopes": json.loads(t["scopes"]), "createdAtMs": t["issued_ms"],
+                   **({"lastUsedAtMs": t["last_used_ms"]} if t["last_used_ms"] else {})}
+                  for t in self.store.tokens_of(row["device_id"])]
         return {
             "deviceId": row["device_id"], "publicKey": row["public_key"], "displayName": row["display_name"],
             "platform": row["platform"], "deviceFamily": row["device_family"], "clientId": row["client_id"],
             "clientMode": row["client_mode"], "role": next(iter(grants), None), "roles": sorted(grants),
-            "scopes": scopes, "approvedScopes": scopes, "remoteIp": row["remote_ip"],
-            "tokens": [{"role": r, "scopes": g["scopes"], "count": counts.get(r, 0)} for r, g in sorted(grants.items())],
+            "scopes": scopes, "remoteIp": row["remote_ip"], "approvedVia": row["approved_via"] or "silent",
+            **({"operatorLabel": row["label"]} if row["label"] else {}),
+            "connected": self.is_connected(row["device_id"]), "tokens": tokens,
             "createdAtMs": row["created_ms"], "approvedAtMs": max((g["approvedAtMs"] for g in grants.values()), default=None),
             "lastSeenAtMs": row["last_seen_ms"],
         }
@@ -144,7 +165,11 @@ class Devices:
 
     def pair_list(self, params: dict[str, Any], caller: envelope.CallerInfo) -> dict[str, Any]:
         pending = [self._pending_view(r["request_id"], json.loads(r["body"]), r["created_ms"]) for r in self.store.requests("device")]
-        return {"pending": pending, "paired": [self._paired_view(r) for r in self.store.devices() if self.store.grants(r["device_id"])]}
+        paired = [self._paired_view(r) for r in self.store.devices() if self.store.grants(r["device_id"])]
+        if caller.device_id and not scopes.satisfies(caller.scopes, scopes.ADMIN):  # a device sees its own rows
+            pending = [p for p in pending if p["deviceId"] == caller.device_id]
+            paired = [p for p in paired if p["deviceId"] == caller.device_id]
+        return {"pending": pending, "paired": paired}
 
     def pair_approve(self, params: dict[str, Any], caller: envelope.CallerInfo) -> dict[str, Any]:
         request_id = _str_param(params, "requestId", "device.pair.approve")
@@ -153,7 +178,7 @@ class Devices:
             raise invalid_request("unknown requestId", details={"requestId": request_id})
         body = json.loads(row["body"])
         granted = self.store.grant(body["deviceId"], body["role"]) or []
-        self.store.pair(body, body["role"], sorted(set(granted) | set(body.get("scopes") or [])))
+        self.store.pair(body, body["role"], sorted(set(granted) | set(body.get("scopes") or [])), via="operator")
         self.store.drop_request(request_id)
         self.push("device.pair.resolved", {"requestId": request_id, "deviceId": body["deviceId"], "decision": "approved", "ts": now_ms()})
         device = self.store.device(body["deviceId"])
@@ -177,16 +202,17 @@ class Devices:
 
     def pair_rename(self, params: dict[str, Any], caller: envelope.CallerInfo) -> dict[str, Any]:
         device_id = _str_param(params, "deviceId", "device.pair.rename")
-        name = _str_param(params, "displayName", "device.pair.rename")[:256]
+        label = params.get("label")
+        if not isinstance(label, str) or not label.strip():
+            raise invalid_request("label required")
+        label = label.strip()
+        if len(label) > 64:
+            raise invalid_request("invalid device.pair.rename params: label must NOT have more than 64 characters")
         if self.store.device(device_id) is None:
             raise invalid_request("unknown deviceId", details={"deviceId": device_id})
-        self.store.rename_node(device_id, name) or self._rename_device(device_id, name)
-        return {"deviceId": device_id, "displayName": name}
-
-    def _rename_device(self, device_id: str, name: str) -> bool:
-        with self.store.tx() as db:
-            db.execute("UPDATE devices SET display_name=? WHERE device_id=?", (name, device_id))
-        return True
+        self.store.label_device(device_id, label)
+        self.push("device.pair.changed", {})
+        return {"deviceId": device_id, "label": label}
 
     def token_rotate(self, params: dict[str, Any], caller: envelope.CallerInfo) -> dict[str, Any]:
         """A new device token for (device, role); every older one stops working, their sockets close."""
@@ -201,13 +227,18 @@ class Devices:
         self.store.revoke_tokens(device_id, role)
         token, at = self.store.issue_token(device_id, role, list(scopes))
         self.disconnect_device(device_id, 1008, "device token rotated")
-        return {"deviceId": device_id, "role": role, "token": token, "scopes": sorted(set(scopes)), "rotatedAtMs": at}
+        out: dict[str, Any] = {"deviceId": device_id, "role": role, "scopes": sorted(set(scopes)), "rotatedAtMs": at}
+        if caller.device_id == device_id:  # a token goes only to the device it belongs to
+            out.update(token=token, tokenDelivery="in-band")
+        else:
+            out["tokenDelivery"] = "withheld-cross-device"
+        return out
 
     def token_revoke(self, params: dict[str, Any], caller: envelope.CallerInfo) -> dict[str, Any]:
         device_id = _str_param(params, "deviceId", "device.token.revoke")
-        role = params.get("role") if isinstance(params.get("role"), str) else None
+        role = _str_param(params, "role", "device.token.revoke")
         if self.store.device(device_id) is None:
             raise invalid_request("unknown deviceId", details={"deviceId": device_id})
-        revoked = self.store.revoke_tokens(device_id, role)
+        self.store.revoke_tokens(device_id, role)
         self.disconnect_device(device_id, 1008, "device token revoked")
-        return {"deviceId": device_id, "role": role, "revoked": revoked, "revokedAtMs": now_ms()}
+        return {"deviceId": device_id, "role": role, "revokedAtMs": now_ms()}

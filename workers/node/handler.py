@@ -21,7 +21,7 @@ STORE_FILE = "pairing.sqlite"
 class NodeWorker(Worker):
     kind = "node"
     events = (
-        "node.pair.requested", "node.pair.resolved", "device.pair.requested", "device.pair.resolved",
+        "node.pair.requested", "node.pair.resolved", "device.pair.requested", "device.pair.resolved", "device.pair.changed",
         "node.runnerInventory.changed", "node.invoke.request", "node.invoke.cancel",
     )
 
@@ -36,6 +36,7 @@ class NodeWorker(Worker):
         disconnect = lambda target, code, reason: self.disconnect(target, code, reason)  # noqa: E731
         self.devices = Devices(self.store, push, lambda device_id, code, reason: disconnect(f"device:{device_id}", code, reason))
         self.registry = NodeRegistry(self.store, lambda: self.config, push, deliver, disconnect)
+        self.devices.is_connected = lambda device_id: device_id in self.registry.live
         self.invocations = Invocations(self.registry, lambda: self.config, deliver)
         self.topics = {
             "device.authorize": self.devices.authorize,

@@ -26,7 +26,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS devices (
     device_id TEXT PRIMARY KEY, public_key TEXT NOT NULL, display_name TEXT, platform TEXT,
     device_family TEXT, client_id TEXT, client_mode TEXT, version TEXT, remote_ip TEXT,
-    created_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL
+    created_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL, label TEXT, approved_via TEXT
 );
 CREATE TABLE IF NOT EXISTS grants (
     device_id TEXT NOT NULL REFERENCES devices(device_id) ON DELETE CASCADE, role TEXT NOT NULL,
@@ -107,7 +107,7 @@ class PairingStore:
         rows = self.db.execute("SELECT role, scopes, approved_ms FROM grants WHERE device_id=?", (device_id,)).fetchall()
         return {r["role"]: {"scopes": json.loads(r["scopes"]), "approvedAtMs": r["approved_ms"]} for r in rows}
 
-    def pair(self, device: dict[str, Any], role: str, scopes: list[str]) -> None:
+    def pair(self, device: dict[str, Any], role: str, scopes: list[str], via: str | None = None) -> None:
         """Record (or widen) a device's grant for `role`."""
         t = now_ms()
         with self.tx() as db:
@@ -126,6 +126,8 @@ class PairingStore:
                 " ON CONFLICT(device_id, role) DO UPDATE SET scopes=excluded.scopes, approved_ms=excluded.approved_ms",
                 (device["deviceId"], role, json.dumps(sorted(set(scopes))), t),
             )
+            if via is not None:
+                db.execute("UPDATE devices SET approved_via=? WHERE device_id=?", (via, device["deviceId"]))
 
     def seen(self, device_id: str) -> None:
         with self.tx() as db:
@@ -165,9 +167,13 @@ class PairingStore:
                 return db.execute("DELETE FROM tokens WHERE device_id=?", (device_id,)).rowcount
             return db.execute("DELETE FROM tokens WHERE device_id=? AND role=?", (device_id, role)).rowcount
 
-    def token_count(self, device_id: str) -> dict[str, int]:
-        rows = self.db.execute("SELECT role, count(*) AS n FROM tokens WHERE device_id=? GROUP BY role", (device_id,)).fetchall()
-        return {r["role"]: r["n"] for r in rows}
+    def tokens_of(self, device_id: str) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT role, scopes, issued_ms, last_used_ms FROM tokens WHERE device_id=? ORDER BY issued_ms",
+                               (device_id,)).fetchall()
+
+    def label_device(self, device_id: str, label: str) -> None:
+        with self.tx() as db:
+            db.execute("UPDATE devices SET label=? WHERE device_id=?", (label, device_id))
 
     # ------------------------------------------------------------------ pairing requests
 

@@ -89,6 +89,7 @@ class NodeRegistry:
             "version": c.get("version"), "clientId": c.get("id"), "clientMode": c.get("mode"),
             "deviceFamily": c.get("deviceFamily"), "modelIdentifier": c.get("modelIdentifier"), "permissions": permissions,
             "pathEnv": notice.get("pathEnv") if isinstance(notice.get("pathEnv"), str) else None,
+            "remoteIp": notice.get("remoteIp") if isinstance(notice.get("remoteIp"), str) else None,
         }
         previous = self.live.get(node_id)
         if previous is not None and previous.conn_id != conn_id:
@@ -182,8 +183,12 @@ class NodeRegistry:
         }
         if body.get("pathEnv"):
             out["pathEnv"] = body["pathEnv"]
+        if body.get("remoteIp"):
+            out["remoteIp"] = body["remoteIp"]
         if live is not None:
             out["connectedAtMs"] = live.connected_ms
+            if live.stats:
+                out["hostStats"] = live.stats
         pending = self.store.pending_for("node", node_id)
         if pending is not None:
             p = json.loads(pending["body"])
@@ -304,6 +309,7 @@ class NodeRegistry:
             live = self.live.get(node_id)
             if live is not None and isinstance(payload, dict):
                 live.stats = {k: v for k, v in list(payload.items())[:16] if isinstance(v, (int, float, list))}
+                live.stats["updatedAtMs"] = now_ms()
             return {"ok": True, "event": event, "handled": True, "reason": "stored"}
         if event == "voice.transcript":
             return {"ok": True}
