@@ -194,3 +194,20 @@ def test_plan_modes(mode: str) -> None:
         assert p.restart_frontend == ["gateway.port"] and "frontend" not in p.hot  # the new front-end reads it all
         assert p.replace["agent"] == ["models.a"] and p.hot["agent"] == ["logging.level"]
     assert p.describe()  # every plan says what it does
+
+
+def test_workers_never_receive_the_gateway_secrets() -> None:
+    import msgspec
+
+    from openclaw.supervisor.child_config import for_child
+
+    secret, remote = "s" * 40, "r" * 40
+    config = {"gateway": {"auth": {"mode": "token", "token": secret, "password": secret},
+                          "remote": {"token": remote}}, "channels": {"telegram": {"botToken": "bot-own"}}}
+    raw = msgspec.json.encode(config)
+    front_gw, front_json = for_child("frontend", gw(token=secret), raw)
+    assert front_gw.token == secret and front_json == raw
+    worker_gw, worker_json = for_child("worker", gw(token=secret, password=secret), raw)
+    assert worker_gw.token is None and worker_gw.password is None
+    assert secret.encode() not in worker_json and remote.encode() not in worker_json
+    assert b"bot-own" in worker_json  # a channel's own credentials are its worker's business
