@@ -21,14 +21,17 @@ from openclaw.ipc import frames
 from openclaw.ipc.logs import get_logger
 
 from .framing import text_frame
+from .guarded_ws import GuardedWebSocketResponse
 from .handshake import HandshakeRejected, accept_connect
 from .limits import MAX_BUFFERED_BYTES, PREAUTH_MAX_BYTES
+from .utf8 import INVALID_UTF8_CLOSE, valid_utf8
 
 if TYPE_CHECKING:
     from ..services import Services
     from .dispatch import Dispatcher
 
 log = get_logger("gateway/ws")
+SLOW_CONSUMER_GRACE_S = 10.0  # to read what it holds (at most MAX_BUFFERED_BYTES) and then the close frame
 
 
 class SessionState(str, enum.Enum):
@@ -67,7 +70,7 @@ class Session:
         "_out", "_out_bytes", "_loop",
     )
 
-    def __init__(self, svc: Services, dispatcher: Dispatcher, ws: web.WebSocketResponse, request: web.Request) -> None:
+    def __init__(self, svc: Services, dispatcher: Dispatcher, ws: GuardedWebSocketResponse, request: web.Request) -> None:
         self.svc = svc
         self.dispatcher = dispatcher
         self.ws = ws
@@ -166,8 +169,10 @@ class Session:
                 return
             handle = self.dispatcher.handle
             async for msg in self.ws:
-                if msg.type is WSMsgType.TEXT or msg.type is WSMsgType.BINARY:
+                if msg.type is WSMsgType.TEXT:
                     handle(self, msg.data if isinstance(msg.data, bytes) else msg.data.encode())
+                elif msg.type is WSMsgType.BINARY:
+                    self.dispatcher.handle_binary(self, msg.data)
                 elif msg.type is WSMsgType.ERROR:
                     break
         finally:
@@ -197,6 +202,10 @@ class Session:
             self.advance(SessionEvent.REJECT)
             await self._close_ws(1009, b"")
             return False
+        if not valid_utf8(data):
+            self.advance(SessionEvent.REJECT)
+            await self._close_ws(INVALID_UTF8_CLOSE, b"invalid UTF-8")
+            return False
         try:
             hello = accept_connect(self.svc, self, data)
         except HandshakeRejected as rej:
@@ -207,6 +216,7 @@ class Session:
             await self._close_ws(rej.close_code, rej.reason.encode()[:123])
             return False
         self.advance(SessionEvent.HELLO_OK)
+        self.ws.authenticated()
         self.connected_at = int(time.time() * 1000)
         self.send_raw(hello)
         svc = self.svc

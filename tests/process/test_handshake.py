@@ -592,14 +592,15 @@ def test_second_connect_is_rejected_and_socket_stays_open(gw: Gateway) -> None:
         c.close()
 
 
-def test_malformed_json_after_hello_gets_no_reply(gw: Gateway) -> None:
+def test_malformed_json_after_hello_gets_an_error_frame_and_stays_open(gw: Gateway) -> None:
+    """Upstream ignores it; we answer every input (spec S6)."""
     c = open_client(gw.url)
     try:
         c.send("{this is not json")
-        rid = c.request("health")
-        res = c.response(rid)
-        assert res["ok"] is True
-        assert [f for f in c.events if f.get("type") == "res"] == [], c.events
+        res = c.response("invalid")
+        assert res["ok"] is False and res["error"]["code"] == "INVALID_REQUEST", res
+        assert res["error"]["message"].startswith("invalid request frame: not JSON"), res
+        assert_open(c)
     finally:
         c.close()
 
