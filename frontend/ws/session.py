@@ -103,18 +103,20 @@ class Session:
 
     def send_raw(self, payload: bytes) -> None:
         """Queue one text frame (no await). The frames of one loop iteration leave in one write (one
-        system call for a burst of answers). Slow consumers are closed, never silently skipped."""
+        system call for a burst of answers). Slow consumers are closed, never silently skipped:
+        output waiting for the client (queued here + aiohttp's transport buffer) never exceeds
+        MAX_BUFFERED_BYTES, except one frame alone on an empty buffer."""
         t = self.transport
         if t is None or t.is_closing() or self.state is SessionState.CLOSED:
             return
+        frame = text_frame(payload)
         buffered = t.get_write_buffer_size() + self._out_bytes
-        if buffered > MAX_BUFFERED_BYTES:
-            log.warn("closing slow consumer", conn=self.conn_id, buffered=buffered)
+        if buffered and buffered + len(frame) > MAX_BUFFERED_BYTES:
+            log.warn("closing slow consumer", conn=self.conn_id, buffered=buffered, frame=len(frame))
             self._out.clear()
             self._out_bytes = 0
-            self.close_soon(1008, "slow consumer")
+            self.close_soon(1008, "slow consumer", SLOW_CONSUMER_GRACE_S)
             return
-        frame = text_frame(payload)
         if not self._out:
             self._loop.call_soon(self._flush)
         self._out.append(frame)
@@ -133,15 +135,16 @@ class Session:
         self.seq += 1
         self.send_raw(frames.event_with_seq(prefix, self.seq))
 
-    def close_soon(self, code: int, reason: str) -> None:
+    def close_soon(self, code: int, reason: str, grace_s: float = 2.0) -> None:
+        """Close after what is queued; abort if the client has not taken it all within `grace_s`."""
         if self.state in (SessionState.CLOSING, SessionState.CLOSED):
             return
         self.advance(SessionEvent.CLOSE)
-        asyncio.get_running_loop().create_task(self._close(code, reason))
+        asyncio.get_running_loop().create_task(self._close(code, reason, grace_s))
 
-    async def _close(self, code: int, reason: str) -> None:
+    async def _close(self, code: int, reason: str, grace_s: float) -> None:
         try:
-            await asyncio.wait_for(self._close_ws(code, reason.encode()[:123]), 2.0)
+            await asyncio.wait_for(self._close_ws(code, reason.encode()[:123]), grace_s)
         except (asyncio.TimeoutError, ConnectionError, RuntimeError):
             self.abort()
 
