@@ -55,8 +55,10 @@ class HttpAnswer(Exception):
         return json.loads(self.body)
 
 
-def read_http_answer(sock: socket.socket, buf: bytes = b"", timeout: float = 10.0) -> tuple[int, dict[str, str], bytes, bytes]:
-    """(status, headers, body, bytes after it) of one HTTP response read from `sock`."""
+def read_http_answer(sock: socket.socket, buf: bytes = b"", timeout: float = 10.0,
+                     body_timeout: float | None = None) -> tuple[int, dict[str, str], bytes, bytes]:
+    """(status, headers, body, bytes after it) of one HTTP response read from `sock`; with
+    `body_timeout`, a body still incomplete then is returned as far as it came (a HEAD answer)."""
     sock.settimeout(timeout)
     while b"\r\n\r\n" not in buf:
         data = sock.recv(65536)
@@ -68,8 +70,15 @@ def read_http_answer(sock: socket.socket, buf: bytes = b"", timeout: float = 10.
     status = int(lines[0].split(" ")[1])
     headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:])}
     n = int(headers.get("content-length", "0") or 0)
+    if body_timeout is not None:
+        sock.settimeout(body_timeout)
     while len(rest) < n:
-        data = sock.recv(65536)
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            if body_timeout is None:
+                raise
+            break
         if not data:
             break
         rest += data
