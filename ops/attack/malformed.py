@@ -81,7 +81,7 @@ async def attack_malformed(t: Target, seconds: float = 3.0, parallel: int = 4) -
     flood = ", ".join(f"{n}x {c}" for c, n in sorted(flood_codes.items()))
     return {
         "figure": f"{rate:.0f} invalid-UTF-8 frames/s -> "
-                  + (f"{log_rate / 1e6:.3f} MB/s of log" if log_rate is not None else "log size unknown")
+                  + (f"{log_rate:,.0f} bytes/s of log" if log_rate is not None else "log size unknown")
                   + f" (closes: {flood}); tracebacks in logs: {tracebacks}; per kind: "
                   + "; ".join(f"{k} {v.get('pre')}/{v.get('auth')}" for k, v in by_kind.items()),
         "frames_per_s": round(rate), "log_bytes_per_s": round(log_rate) if log_rate is not None else None,
