@@ -26,6 +26,7 @@ from .responses import SECURITY_HEADERS, json_error
 
 log = get_logger("gateway/http")
 HEADERS_TIMEOUT_S = 10.0
+KEEPALIVE_TIMEOUT_S = 75.0
 ABORT_AFTER_S = 2.0
 
 
@@ -114,7 +115,12 @@ class GatewayServer(web.Server):
 
 
 class GatewayRunner(web.AppRunner):
-    """An AppRunner whose connections are GatewayRequestHandlers."""
+    """An AppRunner whose connections are GatewayRequestHandlers. An idle keep-alive connection is
+    closed after KEEPALIVE_TIMEOUT_S (aiohttp's own default is an hour)."""
+
+    def __init__(self, app: web.Application, **kwargs: Any) -> None:
+        kwargs.setdefault("keepalive_timeout", KEEPALIVE_TIMEOUT_S)
+        super().__init__(app, **kwargs)
 
     async def _make_server(self) -> web.Server:
         base = await super()._make_server()
