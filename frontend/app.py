@@ -28,22 +28,28 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 log = get_logger("gateway/ws")
 
 
-async def ws_endpoint(request: web.Request) -> web.StreamResponse:
-    """Refusals come before the upgrade, cheapest first: method, Origin, drain, capacity, the peer's
-    pre-auth connections."""
-    svc = request.app[SERVICES]
+def _refuse_upgrade(request: web.Request, svc: Services) -> web.Response | None:
+    """Refusals before the upgrade, cheapest first: method, Origin, drain, capacity."""
     if request.method != "GET":
         return json_error(405, "WebSocket upgrades must use GET", "method_not_allowed", headers={"Allow": "GET"})
     sockname = request.transport.get_extra_info("sockname") if request.transport is not None else None
     port = sockname[1] if sockname else svc.settings.gateway.port
     if not request.app[ORIGIN_POLICY].allows(request.headers.get("Origin"), port, svc.settings):
-        log.info("websocket upgrade refused: origin not allowed", origin=request.headers.get("Origin", "")[:200], peer=request.remote)
+        log.debug("websocket upgrade refused: origin not allowed", origin=request.headers.get("Origin", "")[:200], peer=request.remote)
         return json_error(403, "origin not allowed (gateway.controlUi.allowedOrigins)", "origin_not_allowed")
     if svc.draining:
         return json_error(503, "gateway is restarting; retry shortly", "unavailable", headers={"Retry-After": "2"})
     if svc.hub.full:
         return json_error(503, "too many connections", "unavailable", headers={"Retry-After": "5"})
-    slot = request.app[PREAUTH_SLOTS].claim(request.remote or "")
+    return None
+
+
+async def ws_endpoint(request: web.Request) -> web.StreamResponse:
+    svc = request.app[SERVICES]
+    refused = _refuse_upgrade(request, svc)
+    if refused is not None:
+        return refused
+    slot = request.app[PREAUTH_SLOTS].claim(request.remote or "")  # held until hello-ok or the close
     if slot is None:
         return json_error(
             429, "too many unauthenticated connections from this address; finish a connect first", "rate_limited",
