@@ -24,6 +24,8 @@ from openclaw.ipc.faults import faults_for
 
 from .app import build_app
 from .drain import drain
+from .http.server import GatewayRunner
+from .library_logs import route_library_logs
 from .methods import LOCAL_METHODS
 from .services import Services
 from .ws.dispatch import Dispatcher
@@ -53,14 +55,15 @@ async def serve() -> int:
         return 0
     g = cfg.gateway
     logs.configure(g.log_file, "frontend", verbose=g.verbose, level=g.log_level)
+    route_library_logs()
     link.start_heartbeat()
-    runner: web.AppRunner | None = None
+    runner: GatewayRunner | None = None
     sites: list[web.BaseSite] = []
     try:
         svc = Services(ctx, link, cfg, list(LOCAL_METHODS))
         svc.settings.on_change.append(lambda msg: logs.configure(msg.gateway.log_file, "frontend", verbose=msg.gateway.verbose, level=msg.gateway.log_level))
         dispatcher = Dispatcher(svc, faults)
-        runner = web.AppRunner(
+        runner = GatewayRunner(
             build_app(svc, dispatcher), handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S
         )
         await runner.setup()

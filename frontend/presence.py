@@ -1,8 +1,9 @@
 """Who is here: the gateway's own entry (mode "gateway", reason "self"), connected clients, and
 entries upserted by `system-event`. Changes are pushed, debounced, as `presence` events.
 
-Bounded: at most MAX_ENTRIES entries (the oldest upserted one goes first), strings and
-lists cut to fixed sizes, so no client can make the gateway hold more.
+Bounded: at most MAX_ENTRIES entries (the oldest upserted one goes first), each at most
+MAX_ENTRY_BYTES encoded (system-event refuses more; fields from `connect` are cut to the same
+sizes), so the whole list, sent with every change, stays under 4.1 MiB.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from .caller import Connection
 DEBOUNCE_S = 0.05
 TRANSIENT_MODES = frozenset({"cli", "probe"})
 MAX_ENTRIES = 256
-MAX_TEXT = 2000
+MAX_TEXT = 4096  # characters
 MAX_FIELD = 256
 MAX_LIST = 32
+MAX_ITEM = 64  # characters of one list item
+MAX_ENTRY_BYTES = 16 * 1024
 
 
 def _host_ip() -> str:
@@ -47,7 +50,7 @@ def bounded(value: Any, limit: int = MAX_FIELD) -> Any:
     if isinstance(value, str):
         return value[:limit]
     if isinstance(value, list):
-        return [bounded(v) for v in value[:MAX_LIST]]
+        return [bounded(v, MAX_ITEM) for v in value[:MAX_LIST]]
     return value
 
 

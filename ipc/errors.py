@@ -15,8 +15,9 @@ import msgspec
 _json = msgspec.json.Encoder()
 
 # What decoding untrusted bytes can raise: msgspec raises RecursionError (not DecodeError) on
-# input nested deeper than the interpreter's stack, e.g. 100,000 `[`. Catch both, everywhere.
-DECODE_ERRORS = (msgspec.DecodeError, RecursionError)
+# input nested deeper than the interpreter's stack, e.g. 100,000 `[`, and UnicodeDecodeError on
+# invalid UTF-8 inside a string. Catch all three, everywhere.
+DECODE_ERRORS = (msgspec.DecodeError, RecursionError, UnicodeDecodeError)
 
 
 class ErrorCode(str, enum.Enum):

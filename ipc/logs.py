@@ -9,7 +9,9 @@ arguments "0" (subsystem JSON) and "1" (message), `_meta`, `time`, `message`.
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import os
+import stat
 import socket
 import sys
 import threading
@@ -18,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+
+from .paths import default_log_file
 
 LEVELS = {"trace": 1, "debug": 2, "info": 3, "warn": 4, "error": 5, "fatal": 6, "silent": 99}
 _encoder = msgspec.json.Encoder()
@@ -52,14 +56,14 @@ class _Sink:
             os.close(self.fd)
             self.fd = None
         self.path = path
+        self.day = _dt.date.today().isoformat()
         if path is None:
             return
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        except OSError as exc:
-            sys.stderr.write(f"openclaw: cannot open log file {path}: {exc}\n")
-        self.day = _dt.date.today().isoformat()
+            self.fd = open_log_file(path)
+        except (OSError, LogFileRefused) as exc:
+            why = exc if isinstance(exc, LogFileRefused) else (exc.strerror or exc)
+            sys.stderr.write(f"openclaw {self.process}: not logging to {path}: {why}; warnings and errors go to stderr\n")
 
     def _write_failed(self, exc: OSError) -> None:
         """Say so on stderr (once a minute), never silently: e.g. logging.file on a full disk."""
@@ -126,6 +130,39 @@ class _Sink:
 
 
 _sink = _Sink()
+
+
+class LogFileRefused(Exception):
+    """The log file or the shared log folder is not safely ours."""
+
+
+def open_log_file(path: Path) -> int:
+    """Open `path` for appending, refusing what another local user could have planted.
+
+    Missing folders are made 0700. The shared default folder (`/tmp/openclaw`, which anyone
+    could have created first) must be a real folder of ours, and is tightened to 0700. The file
+    is opened with O_NOFOLLOW (a symlink is refused, not followed) and must be ours."""
+    parent = path.parent
+    parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if parent == default_log_file().parent:
+        st = os.lstat(parent)
+        if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
+            raise LogFileRefused(f"the log folder {parent} is a symlink or not a folder")
+        if st.st_uid != os.getuid():
+            raise LogFileRefused(f"the log folder {parent} belongs to another user (uid {st.st_uid})")
+        if st.st_mode & 0o077:
+            os.chmod(parent, 0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise LogFileRefused(f"{path} is a symlink") from None
+        raise
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():
+        os.close(fd)
+        raise LogFileRefused(f"{path} is not a regular file of ours (uid {st.st_uid})")
+    return fd
 
 
 def configure(path: str | None, process: str, verbose: bool = False, level: str = "info") -> None:

@@ -22,6 +22,9 @@ from openclaw.ipc.faults import FaultSpecError, parse as parse_faults
 from openclaw.ipc.launch import LaunchOptions
 from openclaw.ipc.paths import DEV_PORT, Paths, resolve_paths
 
+from .state_dir import secure_state_dir
+
+MIN_SECRET_CHARS = 24
 DEV_CONFIG = {
     "gateway": {"mode": "local", "port": DEV_PORT, "bind": "loopback", "auth": {"mode": "token"}},
 }
@@ -34,6 +37,7 @@ class StartPlan:
     loaded: LoadedConfig
     gateway: ResolvedGateway
     notices: list[str]
+    warnings: list[str]  # stderr and the log
 
 
 def _ensure_dev_config(paths: Paths, reset: bool, notices: list[str]) -> None:
@@ -72,6 +76,11 @@ def prepare(opts: LaunchOptions, env: dict[str, str] | None = None) -> StartPlan
     profile = "dev" if opts.dev and not opts.profile else opts.profile
     paths = resolve_paths(profile, env)
     notices: list[str] = []
+    warnings: list[str] = []
+    # before anything is written there; a start that will be refused creates no folder
+    secured = opts.dev or paths.state_dir.exists()
+    if secured:
+        secure_state_dir(paths.state_dir, paths.home, notices, warnings)
     if opts.dev:
         _ensure_dev_config(paths, opts.reset, notices)
     if env.get(FAULTS_ENV):
@@ -84,6 +93,8 @@ def prepare(opts: LaunchOptions, env: dict[str, str] | None = None) -> StartPlan
     if opts.password is None and opts.password_file:
         opts.password = read_password_file(Path(opts.password_file).expanduser())
     gateway = resolve_gateway(opts, paths, loaded, env)
+    if not secured:
+        secure_state_dir(paths.state_dir, paths.home, notices, warnings)
     if gateway.auth_mode == "token" and gateway.token is None:
         # resolve_gateway already refused non-loopback binds without a secret
         assert all(is_loopback_host(h) for h in gateway.bind_hosts)
@@ -92,7 +103,17 @@ def prepare(opts: LaunchOptions, env: dict[str, str] | None = None) -> StartPlan
         gateway.runtime_token_file = str(paths.runtime_token_file)
     if gateway.auth_mode == "none":
         notices.append("Gateway auth is off (gateway.auth.mode=none); only loopback clients can reach it.")
-    return StartPlan(opts=opts, paths=paths, loaded=loaded, gateway=gateway, notices=notices)
+    warnings.extend(weak_secret_warnings(gateway))
+    return StartPlan(opts=opts, paths=paths, loaded=loaded, gateway=gateway, notices=notices, warnings=warnings)
+
+
+def weak_secret_warnings(gateway: ResolvedGateway) -> list[str]:
+    """Blank and placeholder secrets are refused (config.py); short ones are allowed, with a warning."""
+    secret = gateway.token if gateway.auth_mode == "token" else gateway.password if gateway.auth_mode == "password" else None
+    if secret is None or len(secret) >= MIN_SECRET_CHARS:
+        return []
+    return [f"Warning: the gateway {gateway.auth_mode} ({gateway.secret_source}) is {len(secret)} characters; "
+            f"use at least {MIN_SECRET_CHARS} (e.g. `openssl rand -hex 24`)."]
 
 
 def resolve(opts: LaunchOptions, paths: Paths, loaded: LoadedConfig, current: ResolvedGateway) -> ResolvedGateway:

@@ -43,6 +43,11 @@ def main() -> None:
         logs.configure(plan.gateway.log_file, "supervisor", verbose=plan.gateway.verbose, level=plan.gateway.log_level)
         for notice in plan.notices:
             print(notice, flush=True)
+        log = logs.get_logger("gateway")
+        for warning in plan.warnings:
+            sys.stderr.write(warning + "\n")
+            log.warn(warning)
+        sys.stderr.flush()
         lock = StateLock(plan.paths.lock_file)
         lock.acquire()
         listeners = bind_with_retry(plan.gateway.bind_hosts, plan.gateway.port, force=opts.force, retry_s=BIND_RETRY_S)

@@ -24,6 +24,7 @@ from openclaw.ipc.logs import get_logger
 from ..auth import policy
 from ..caller import Connection
 from ..methods import LOCAL_METHODS
+from .utf8 import INVALID_UTF8_CLOSE, valid_utf8
 
 if TYPE_CHECKING:
     from ..services import Services
@@ -78,6 +79,15 @@ class Dispatcher:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
+    def handle_binary(self, conn: Connection, data: bytes) -> None:
+        """Upstream reads a binary frame as text; one that is not UTF-8 gets an error frame (a
+        binary frame is not invalid text, so no 1007)."""
+        if valid_utf8(data):
+            self.handle(conn, data)
+            return
+        error = GatewayError(ErrorCode.INVALID_REQUEST, "invalid request frame: binary frame is not UTF-8 JSON").shape()
+        conn.send_raw(frames.response_error("invalid", error))
+
     def _route(self, conn: Connection, req: frames.RequestFrame) -> bytes | Awaitable[bytes] | None:
         method = req.method
         if method == "connect":
@@ -128,19 +138,26 @@ class Dispatcher:
         log.info(f"⇄ res {'✓' if ok else '✗'} {method}{ms}", conn=conn.conn_id, id=req_id)
 
     def _invalid_frame(self, conn: Connection, data: bytes, exc: Exception) -> None:
-        """A frame that is not a valid request: answer with its own id when it had one."""
+        """A frame that is not a valid request: an error frame with its own id when it had one
+        (id "invalid" otherwise), or close 1007 when it is not UTF-8. Upstream ignores malformed
+        JSON after hello; we answer it, so every input gets an answer."""
+        if not valid_utf8(data):
+            conn.close_soon(INVALID_UTF8_CLOSE, "invalid UTF-8")
+            return
         if isinstance(exc, RecursionError):
             error = GatewayError(ErrorCode.INVALID_REQUEST, "invalid request frame: nested too deeply").shape()
             conn.send_raw(frames.response_error("invalid", error))
             return
         try:
             raw = frames.any_decoder.decode(data)
-        except DECODE_ERRORS:
-            return  # malformed JSON after hello: ignored, the socket stays open
+        except DECODE_ERRORS as not_json:
+            error = GatewayError(ErrorCode.INVALID_REQUEST, f"invalid request frame: not JSON ({not_json})"[:300]).shape()
+            conn.send_raw(frames.response_error("invalid", error))
+            return
         req_id: Any = "invalid"
         if isinstance(raw, dict):
             rid = raw.get("id")
             if (isinstance(rid, str) and rid) or (isinstance(rid, int) and not isinstance(rid, bool)):
                 req_id = rid
-        error = GatewayError(ErrorCode.INVALID_REQUEST, f"invalid request frame: {exc}").shape()
+        error = GatewayError(ErrorCode.INVALID_REQUEST, f"invalid request frame: {exc}"[:300]).shape()
         conn.send_raw(frames.response_error(req_id, error))

@@ -24,14 +24,17 @@ from ..auth import client_address
 from ..auth.connect import ConnectContext
 from ..auth.principal import NOBODY, Principal
 from .framing import text_frame
+from .guarded_ws import GuardedWebSocketResponse
 from .handshake import HandshakeRejected, accept_connect
 from .limits import MAX_BUFFERED_BYTES, PREAUTH_MAX_BYTES
+from .utf8 import INVALID_UTF8_CLOSE, valid_utf8
 
 if TYPE_CHECKING:
     from ..services import Services
     from .dispatch import Dispatcher
 
 log = get_logger("gateway/ws")
+SLOW_CONSUMER_GRACE_S = 10.0  # to read what it holds (at most MAX_BUFFERED_BYTES) and then the close frame
 
 
 class SessionState(str, enum.Enum):
@@ -70,7 +73,7 @@ class Session:
         "connect_params", "_out", "_out_bytes", "_loop",
     )
 
-    def __init__(self, svc: Services, dispatcher: Dispatcher, ws: web.WebSocketResponse, request: web.Request) -> None:
+    def __init__(self, svc: Services, dispatcher: Dispatcher, ws: GuardedWebSocketResponse, request: web.Request) -> None:
         self.svc = svc
         self.dispatcher = dispatcher
         self.ws = ws
@@ -104,18 +107,20 @@ class Session:
 
     def send_raw(self, payload: bytes) -> None:
         """Queue one text frame (no await). The frames of one loop iteration leave in one write (one
-        system call for a burst of answers). Slow consumers are closed, never silently skipped."""
+        system call for a burst of answers). Slow consumers are closed, never silently skipped:
+        output waiting for the client (queued here + aiohttp's transport buffer) never exceeds
+        MAX_BUFFERED_BYTES, except one frame alone on an empty buffer."""
         t = self.transport
         if t is None or t.is_closing() or self.state is SessionState.CLOSED:
             return
+        frame = text_frame(payload)
         buffered = t.get_write_buffer_size() + self._out_bytes
-        if buffered > MAX_BUFFERED_BYTES:
-            log.warn("closing slow consumer", conn=self.conn_id, buffered=buffered)
+        if buffered and buffered + len(frame) > MAX_BUFFERED_BYTES:
+            log.warn("closing slow consumer", conn=self.conn_id, buffered=buffered, frame=len(frame))
             self._out.clear()
             self._out_bytes = 0
-            self.close_soon(1008, "slow consumer")
+            self.close_soon(1008, "slow consumer", SLOW_CONSUMER_GRACE_S)
             return
-        frame = text_frame(payload)
         if not self._out:
             self._loop.call_soon(self._flush)
         self._out.append(frame)
@@ -134,15 +139,16 @@ class Session:
         self.seq += 1
         self.send_raw(frames.event_with_seq(prefix, self.seq))
 
-    def close_soon(self, code: int, reason: str) -> None:
+    def close_soon(self, code: int, reason: str, grace_s: float = 2.0) -> None:
+        """Close after what is queued; abort if the client has not taken it all within `grace_s`."""
         if self.state in (SessionState.CLOSING, SessionState.CLOSED):
             return
         self.advance(SessionEvent.CLOSE)
-        asyncio.get_running_loop().create_task(self._close(code, reason))
+        asyncio.get_running_loop().create_task(self._close(code, reason, grace_s))
 
-    async def _close(self, code: int, reason: str) -> None:
+    async def _close(self, code: int, reason: str, grace_s: float) -> None:
         try:
-            await asyncio.wait_for(self._close_ws(code, reason.encode()[:123]), 2.0)
+            await asyncio.wait_for(self._close_ws(code, reason.encode()[:123]), grace_s)
         except (asyncio.TimeoutError, ConnectionError, RuntimeError):
             self.abort()
 
@@ -170,8 +176,10 @@ class Session:
                 return
             handle = self.dispatcher.handle
             async for msg in self.ws:
-                if msg.type is WSMsgType.TEXT or msg.type is WSMsgType.BINARY:
+                if msg.type is WSMsgType.TEXT:
                     handle(self, msg.data if isinstance(msg.data, bytes) else msg.data.encode())
+                elif msg.type is WSMsgType.BINARY:
+                    self.dispatcher.handle_binary(self, msg.data)
                 elif msg.type is WSMsgType.ERROR:
                     break
         finally:
@@ -203,6 +211,10 @@ class Session:
             self.advance(SessionEvent.REJECT)
             await self._close_ws(1009, b"")
             return False
+        if not valid_utf8(data):
+            self.advance(SessionEvent.REJECT)
+            await self._close_ws(INVALID_UTF8_CLOSE, b"invalid UTF-8")
+            return False
         ctx = ConnectContext(self.conn_id, self.nonce, self.address, self.origin)
         try:
             hello, self.connect_params = await accept_connect(self.svc, self, ctx, data)
@@ -210,10 +222,13 @@ class Session:
             self.advance(SessionEvent.REJECT)
             if rej.response is not None:
                 self.send_raw(rej.response)
-            log.info("connect rejected", conn=self.conn_id, peer=self.peer, reason=rej.reason, code=rej.close_code)
+            # a locked-out key's attempts are answered at once: at debug, so a flood cannot fill the log
+            level = log.debug if "too many failed authentication" in rej.reason else log.info
+            level("connect rejected", conn=self.conn_id, peer=self.address.ip, origin=self.origin, reason=rej.reason, code=rej.close_code)
             await self._close_ws(rej.close_code, rej.reason.encode()[:123])
             return False
         self.advance(SessionEvent.HELLO_OK)
+        self.ws.authenticated()
         p = self.principal
         log.info(
             "connect accepted", conn=self.conn_id, peer=self.address.ip, forwarded=self.address.forwarded, origin=self.origin,

@@ -1,0 +1,1 @@
+"""python -m ops.attack: reproduce the front door's measured failures against a gateway on this host."""
