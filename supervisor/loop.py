@@ -27,7 +27,7 @@ from openclaw.ipc.logs import get_logger
 from openclaw.ipc.transport import endpoint, prepare_runtime_dir
 from openclaw.ipc.version import IPC_VERSION
 
-from . import report, signals, spawner
+from . import control_auth, report, signals, spawner
 from .bootstrap import StartPlan
 from .child import Child, ChildState
 from .commands import (
@@ -321,11 +321,15 @@ class Supervisor:
 
     async def on_control(self, cmd: ControlMessage) -> None:
         msg, ident = cmd.message, cmd.identity
+        why = control_auth.refusal(ident, msg, self._role_of)
+        if why is not None:
+            self.control.endpoint.drop(ident, why)
+            return
         match msg:
             case control.ChildHeartbeat():
                 self.tree.on_heartbeat(msg.instance)
             case control.ChildHello():
-                if ident.decode(errors="replace") != msg.instance or msg.ipc_version != IPC_VERSION:
+                if msg.ipc_version != IPC_VERSION:
                     log.error("refusing a child hello", instance=msg.instance, ipc=msg.ipc_version, ours=IPC_VERSION)
                     return
                 if self.tree.on_hello(msg.instance, msg.pid, self._configure_for) and msg.name == "frontend":
@@ -346,6 +350,10 @@ class Supervisor:
                 self.config_jobs.get(ident, msg.query_id, self.config.loaded, self.config.gateway)
             case control.ConfigWrite():
                 self.config_jobs.write(ident, msg, self.config.gateway)
+
+    def _role_of(self, instance: str) -> str | None:
+        child, proc = self.tree.lookup(instance)
+        return child.spec.role if child is not None and proc is not None and not proc.exited else None
 
     def _configure_for(self, child: Child) -> control.Configure:
         gateway = self.config.gateway
