@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -42,11 +41,6 @@ M = TypeVar("M")
 
 def endpoint(runtime_dir: str | Path, name: str) -> str:
     return f"ipc://{Path(runtime_dir) / name}"
-
-
-def prepare_runtime_dir(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)
 
 
 def _common(sock: zmq.Socket) -> None:

@@ -24,7 +24,7 @@ import zmq
 from openclaw.ipc import control
 from openclaw.ipc.errors import ErrorCode, ErrorShape
 from openclaw.ipc.logs import get_logger
-from openclaw.ipc.transport import endpoint, prepare_runtime_dir
+from openclaw.ipc.transport import endpoint
 from openclaw.ipc.version import IPC_VERSION
 
 from . import control_auth, report, signals, spawner
@@ -92,8 +92,7 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         signals.install(loop, self.queue)
         self.ctx = zmq.Context()
-        runtime = self.plan.paths.runtime_dir()
-        prepare_runtime_dir(runtime)
+        runtime = self.plan.paths.runtime_dir()  # made private in main(), before any socket opened
         self.runtime_dir = str(runtime)
         self.control = ControlServer(self.ctx, endpoint(runtime, "control.sock"), self.enqueue)
         self.control.start()

@@ -102,3 +102,13 @@ def test_runtime_dir_is_private_and_only_the_gateway_port_listens(gateway: Gatew
     assert {port for _, port in listening} == {gateway.port}, listening
     assert {ip for ip, _ in listening} <= {"127.0.0.1", "::1"}, listening
     assert all(c.raddr == () or c.raddr.ip in ("127.0.0.1", "::1") for p in tree for c in p.net_connections(kind="inet"))
+
+
+def test_a_runtime_dir_swapped_for_a_symlink_refuses_the_start(home: Home, tmp_path: Path) -> None:
+    home.write_config(home.default_config())
+    (tmp_path / "elsewhere").mkdir()
+    (home.state_dir / "run").symlink_to(tmp_path / "elsewhere")
+    r = home.cli("gateway", "--port", "0", timeout=30)
+    assert r.returncode == 78, (r.returncode, r.stdout, r.stderr)
+    assert "runtime dir" in r.stderr and "not a directory" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert list((tmp_path / "elsewhere").iterdir()) == []  # no socket was put there
