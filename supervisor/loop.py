@@ -22,12 +22,12 @@ import msgspec
 import zmq
 
 from openclaw.ipc import control
-from openclaw.ipc.errors import ErrorCode, ErrorShape
+from openclaw.ipc.errors import ErrorShape
 from openclaw.ipc.logs import get_logger
 from openclaw.ipc.transport import endpoint
 from openclaw.ipc.version import IPC_VERSION
 
-from . import control_auth, report, signals, spawner
+from . import control_auth, report, restart_rpc, signals, spawner
 from .bootstrap import StartPlan
 from .child import Child, ChildState
 from .commands import (
@@ -42,11 +42,19 @@ from .instance import StateLock, now_ms, remove_instance
 from .listener import ListenerStore
 from .notify import Notifier
 from .reload_apply import ReloadApplier
+from .restart_gate import Outcome, Phase, RestartGate
 from .specs import derive_specs
 from .tree import ProcessTree
 from .watcher import ConfigWatcher
 
 log = get_logger("supervisor")
+RESTART_PHASES = {
+    GatewayState.STARTING: Phase.SERVING,
+    GatewayState.RUNNING: Phase.SERVING,
+    GatewayState.RESTARTING: Phase.RESTARTING,
+    GatewayState.STOPPING: Phase.STOPPING,
+    GatewayState.STOPPED: Phase.STOPPING,
+}
 RESTART_EXPECTED_MS = 1500
 TICK_S = 0.1
 
@@ -74,6 +82,8 @@ class Supervisor:
         self.frontend_restart = False
         self.reloading = False
         self.stop_started = 0.0
+        self.restart_gate = RestartGate(time.monotonic)
+        self._coalesced_into = -1
         self._pushed: tuple[object, ...] = ()
 
     @property
@@ -258,6 +268,7 @@ class Supervisor:
     def begin_restart(self, reason: str) -> bool:
         if not self._advance(GatewayEvent.RESTART):
             return False
+        self.restart_gate.started()
         self.generation += 1
         log.info("in-process restart", reason=reason, generation=self.generation)
         self.notify.reloading("restarting")
@@ -297,11 +308,12 @@ class Supervisor:
                 self.tree.kill_all()
             else:
                 self.begin_stop("gateway stopping")
-        elif sig in (signal.SIGUSR1, signal.SIGUSR2):
+        elif sig in (signal.SIGUSR1, signal.SIGUSR2):  # not subject to the request cooldown (restart_gate.py)
             if not self.config.gateway.restart_allowed:
                 log.warn(f"{sig.name} ignored: restarts are disabled (commands.restart is false)")
-            else:
-                self.begin_restart(sig.name)
+            elif not self.begin_restart(sig.name):
+                under_way = self.state is GatewayState.RESTARTING
+                log.info(f"{sig.name}: " + ("joined the restart under way" if under_way else "ignored, the gateway is stopping"))
         elif sig is signal.SIGHUP:
             self.enqueue(ConfigFileChanged(forced=True))
 
@@ -363,18 +375,33 @@ class Supervisor:
         )
 
     def on_restart_request(self, ident: bytes, msg: control.RestartRequest) -> None:
-        if not self.config.gateway.restart_allowed:
-            error = ErrorShape(
-                code=ErrorCode.INVALID_REQUEST.value,
-                message="gateway restart is disabled by config (commands.restart is false)",
-                details=b'{"code":"RESTART_DISABLED","key":"commands.restart"}',
-            )
-            self.control.send(ident, control.RestartAck(query_id=msg.query_id, accepted=False, generation=self.generation, delay_ms=0, error=error))
+        """Restart, or coalesce into the restart under way or just done (restart_gate.py)."""
+        error = self._restart_refusal(msg)
+        if error is not None:
+            ack = control.RestartAck(query_id=msg.query_id, accepted=False, generation=self.generation, delay_ms=0, error=error)
+            self.control.send(ident, ack)
             return
-        accepted = self.state in (GatewayState.RUNNING, GatewayState.STARTING)
-        self.control.send(ident, control.RestartAck(query_id=msg.query_id, accepted=accepted, generation=self.generation + 1, delay_ms=0))
-        if accepted:  # the ack and the Drain share one ordered pipe: the caller gets its answer first
+        decision = self.restart_gate.decide(RESTART_PHASES[self.state], self.generation)
+        ack = control.RestartAck(
+            query_id=msg.query_id, accepted=decision.outcome is not Outcome.REFUSE, generation=decision.generation,
+            delay_ms=0, coalesced=decision.coalesced, cooldown_ms=decision.cooldown_ms,
+        )
+        # the ack and the Drain share one ordered pipe: the caller gets its answer first
+        if not self.control.send(ident, ack):
+            log.warn("restart request not answered (the front-end is gone); nothing restarted", reason=msg.reason)
+        elif decision.outcome is Outcome.RESTART:
             self.begin_restart(msg.reason)
+        elif decision.coalesced:  # one info line per generation, not one per request of a storm
+            first = decision.generation != self._coalesced_into
+            self._coalesced_into = decision.generation
+            (log.info if first else log.debug)(
+                "restart request coalesced", reason=msg.reason, generation=decision.generation,
+                cooldown_ms=decision.cooldown_ms, under_way=decision.outcome is Outcome.JOIN_PENDING,
+            )
+
+    def _restart_refusal(self, msg: control.RestartRequest) -> ErrorShape | None:
+        ours = {os.getpid(), *(p.pid for p in self.tree.frontend.processes() if not p.exited)}
+        return restart_rpc.refusal(msg, self.config.gateway.restart_allowed, ours, os.getpid(), self.port)
 
     # ------------------------------------------------------------------ config
 

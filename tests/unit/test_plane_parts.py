@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from openclaw.ipc import control
-from openclaw.ipc.errors import ConfigRefusal
+from openclaw.frontend.methods.restart import parse as restart_params
+from openclaw.ipc.errors import ConfigRefusal, ErrorCode, GatewayError
 from openclaw.ipc.paths import prepare_runtime_dir
 from openclaw.ipc.proc_identity import is_child_of, parent_of
 from openclaw.supervisor.control_auth import refusal
+from openclaw.supervisor.restart_gate import TABLE, Outcome, Phase, RestartGate
 
 
 def roles(instance: str) -> str | None:
@@ -79,3 +81,67 @@ def test_process_parentage_comes_from_the_kernel() -> None:
     assert parent_of(os.getpid()) == os.getppid()
     assert is_child_of(os.getpid(), os.getppid()) and not is_child_of(os.getpid(), os.getpid())
     assert parent_of(0) is None and parent_of(2**22 + 1) is None
+
+
+# --------------------------------------------------------------------------- restart requests
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_restart_gate_coalesces_a_storm_into_one_restart_per_cooldown() -> None:
+    clock = Clock()
+    gate = RestartGate(clock, cooldown_s=30.0)
+    d = gate.decide(Phase.SERVING, 0)
+    assert (d.outcome, d.generation, d.cooldown_ms, d.coalesced) == (Outcome.RESTART, 1, 0, False)
+    gate.started()  # the loop begins generation 1
+    d = gate.decide(Phase.RESTARTING, 1)
+    assert (d.outcome, d.generation, d.cooldown_ms, d.coalesced) == (Outcome.JOIN_PENDING, 1, 30_000, True)
+    clock.now += 12.5  # generation 1 serves by now
+    d = gate.decide(Phase.SERVING, 1)
+    assert (d.outcome, d.generation, d.cooldown_ms) == (Outcome.JOIN_RECENT, 1, 17_500)
+    clock.now += 17.5
+    assert gate.decide(Phase.SERVING, 1).outcome is Outcome.RESTART
+    assert gate.decide(Phase.STOPPING, 1).outcome is Outcome.REFUSE
+
+
+def test_restart_gate_table_covers_every_phase() -> None:
+    assert set(TABLE) == {(p, c) for p in Phase for c in (False, True)}
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (b"[]", "must be object"),
+        (b'"now"', "must be object"),
+        (b'{"reason": 5}', "at /reason: Expected `str | null`, got `int`"),
+        (b'{"skipDeferral": "yes"}', "at /skipDeferral: Expected `bool | null`, got `str`"),
+        (b'{"safe": 1}', "at /safe: Expected `bool | null`, got `int`"),
+        (b'{"target": 7}', "at /target: Expected `object | null`, got `int`"),
+        (b'{"target": {"pid": 1, "port": 80}}', "at /target: must have required property `ownerId`"),
+        (b'{"target": {"pid": -1, "ownerId": "o", "port": 80}}', "at /target/pid: Expected `int` >= 1"),
+        (b'{"target": {"pid": 1, "ownerId": "o", "port": 70000}}', "at /target/port: Expected `int` <= 65535"),
+        (b'{"target": {"pid": 1, "ownerId": "  ", "port": 80}}', "at /target/ownerId: must not be blank"),
+        (b'{"restartIntent": {"waitMs": -1}}', "at /restartIntent/waitMs: Expected `int` >= 0"),
+        (b'{"restartIntent": {"force": true, "waitMs": 5}}', "waitMs cannot be combined with force"),
+        (b'{"restartIntent": {"drainBudgetMs": 5}}', "drainBudgetMs needs force: true"),
+        (b'{"safe": true, "restartIntent": {}}', "a safe restart does not accept restartIntent"),
+        (b'{"reason": ', "invalid gateway.restart.request params: "),
+    ],
+)
+def test_restart_params_are_checked(params: bytes, message: str) -> None:
+    with pytest.raises(GatewayError) as err:
+        restart_params(params)
+    assert err.value.code is ErrorCode.INVALID_REQUEST
+    assert err.value.message.startswith("invalid gateway.restart.request params") and message in err.value.message
+
+
+def test_restart_params_are_loose() -> None:
+    p = restart_params(b'{"reason": "upgrade", "unknown": {"x": 1}, "target": {"pid": 9, "ownerId": "o", "port": 1, "z": 0}}')
+    assert p.reason == "upgrade" and p.target is not None and p.target.pid == 9
+    assert restart_params(b"") == restart_params(b"null") == restart_params(b"{}")
