@@ -354,13 +354,22 @@ class Supervisor:
                 log.error("child cannot start", instance=msg.instance, reason=msg.reason)
                 self.tree.on_boot_failed(msg.instance, msg.reason)
             case control.StatusQuery():
-                self.control.send(ident, control.StatusReply(msg.query_id, self.tree_state(with_rss=True)))
+                self._answer(ident, control.StatusReply(msg.query_id, self.tree_state(with_rss=True)))
             case control.RestartRequest():
                 self.on_restart_request(ident, msg)
             case control.ConfigQuery():
                 self.config_jobs.get(ident, msg.query_id, self.config.loaded, self.config.gateway)
             case control.ConfigWrite():
                 self.config_jobs.write(ident, msg, self.config.gateway)
+
+    def _answer(self, ident: bytes, msg: control.SupervisorToChild) -> bool:
+        """Answer a front-end's question; if it cannot be delivered the asker is gone (its own
+        timeout tells its client to retry), which is worth a line in the log."""
+        if self.control.send(ident, msg):
+            return True
+        log.warn("answer not delivered: the front-end that asked is gone", kind=type(msg).__name__,
+                 peer=ident[:64].decode(errors="replace"))
+        return False
 
     def _role_of(self, instance: str) -> str | None:
         child, proc = self.tree.lookup(instance)
@@ -379,7 +388,7 @@ class Supervisor:
         error = self._restart_refusal(msg)
         if error is not None:
             ack = control.RestartAck(query_id=msg.query_id, accepted=False, generation=self.generation, delay_ms=0, error=error)
-            self.control.send(ident, ack)
+            self._answer(ident, ack)
             return
         decision = self.restart_gate.decide(RESTART_PHASES[self.state], self.generation)
         ack = control.RestartAck(
@@ -421,18 +430,19 @@ class Supervisor:
 
     async def on_config_reply_ready(self, cmd: ConfigReplyReady) -> None:
         if not cmd.write:
-            self.control.send(cmd.identity, control.ConfigReply(cmd.query_id, cmd.payload or b"{}"))
+            self._answer(cmd.identity, control.ConfigReply(cmd.query_id, cmd.payload or b"{}"))
             return
         if cmd.error is not None:
-            self.control.send(cmd.identity, control.ConfigWriteReply(query_id=cmd.query_id, error=cmd.error))
+            self._answer(cmd.identity, control.ConfigWriteReply(query_id=cmd.query_id, error=cmd.error))
             return
         running = self.state in (GatewayState.RUNNING, GatewayState.STARTING)
         # no candidate: nothing changed, nothing written
         plan = self.applier.plan(cmd.candidate, False) if cmd.candidate is not None and running else None
         reload = {"mode": self.config.mode, "actions": plan.describe() if plan else [], "pending": plan.pending if plan else []}
         reply = control.ConfigWriteReply(query_id=cmd.query_id, payload=_with_reload(cmd.payload, reload))
-        # the answer goes out before any Drain the plan sends: one ordered pipe to the front-end
-        self.control.send(cmd.identity, reply)
+        # the answer goes out before any Drain the plan sends: one ordered pipe to the front-end. The file
+        # is written either way, so the running gateway takes it even if the asker is gone.
+        self._answer(cmd.identity, reply)
         if plan is not None and cmd.candidate is not None:
             await self.applier.execute(plan, cmd.candidate)
 
