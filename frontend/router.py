@@ -10,6 +10,7 @@ to the client's connection, and one sweep every 100 ms fails calls past their de
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -255,8 +256,8 @@ class WorkerRouter:
         other = next((i for i in self.instances.values() if i.pid == msg.pid and i.identity != identity), None)
         if other is not None:
             return f"pid {msg.pid} is registered as {other.identity[:64].decode(errors='replace')!r}"
-        if not is_child_of(msg.pid, self.supervisor_pid):
-            return f"pid {msg.pid} is not a process of this gateway"
+        if msg.pid == os.getpid() or not is_child_of(msg.pid, self.supervisor_pid):
+            return f"pid {msg.pid} is not a worker of this gateway"
         return None
 
     def _retire(self, identity: bytes, inst: Instance | None) -> None:
