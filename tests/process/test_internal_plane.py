@@ -55,20 +55,33 @@ def test_only_the_front_end_asks_and_children_speak_only_for_themselves(gateway:
 
 
 def test_a_local_process_cannot_register_as_a_worker(gateway: Gateway) -> None:
-    agent_pid = gateway.children_by_title()["agent"]
-    with raw_peer(gateway, "workers.sock", b"agent.99") as s:
-        for pid in (agent_pid, os.getpid()):  # a real worker's pid, or one that is not the gateway's
+    pids = gateway.children_by_title()
+    cases = {  # identity -> (slot, pid): a worker's pid, the front-end's, one not of the gateway, a wrong slot
+        b"agent.99": ("agent", pids["agent"]),
+        b"extra.1": ("extra", pids["frontend"]),
+        b"other.1": ("other", os.getpid()),
+        b"slot.1": ("agent", pids["node"]),
+    }
+    expected = {
+        "agent.99": f"pid {pids['agent']} is registered as 'agent.1'",
+        "extra.1": f"pid {pids['frontend']} is not a worker of this gateway",
+        "other.1": f"pid {os.getpid()} is not a worker of this gateway",
+        "slot.1": "slot 'agent' does not match instance 'slot.1'",
+    }
+    for identity, (slot, pid) in cases.items():
+        with raw_peer(gateway, "workers.sock", identity) as s:
             s.send(envelope.encode(envelope.Register(
-                slot="agent", instance="agent.99", pid=pid, methods=["sessions.list"], events=[], ipc_version=IPC_VERSION,
+                slot=slot, instance=identity.decode(), pid=pid, methods=["sessions.list", "extra.method"], events=[],
+                ipc_version=IPC_VERSION,
             )))
-        wait_for(lambda: any(r["peer"] == "agent.99" for r in refusals(gateway)), 5, what="the refusal logged")
-        c = open_client(gateway.url)
-        for _ in range(20):
-            assert c.call("sessions.list")["ok"]
-        c.close()
-        assert s.poll(200) == 0  # never registered: no Registered, no Call
-    [line] = [r for r in refusals(gateway) if r["peer"] == "agent.99"]
-    assert line["reason"] == f"registration refused: pid {agent_pid} is registered as 'agent.1'"
+            wait_for(lambda: any(r["peer"] == identity.decode() for r in refusals(gateway)), 5, what="the refusal")
+            assert s.poll(100) == 0  # never registered: no Registered, no Call
+    got = {r["peer"]: r["reason"].removeprefix("registration refused: ") for r in refusals(gateway)}
+    assert got == expected
+    c = open_client(gateway.url)
+    assert c.call("sessions.list")["ok"]
+    assert c.call("extra.method")["error"]["message"] == "unknown method: extra.method"
+    c.close()
 
 
 def test_a_local_process_cannot_answer_calls_sent_to_a_worker(make_gateway, home: Home) -> None:
