@@ -13,7 +13,7 @@ from websockets.exceptions import ConnectionClosed
 from ..harness import Gateway, Home, wait_for
 from ..wsclient import Client, open_client
 
-COOLDOWN_MS = 6000
+COOLDOWN_MS = 10_000  # the storm and its retries fit in it even on a loaded machine
 
 
 def restarts(gw: Gateway) -> int:
@@ -28,18 +28,19 @@ def generation(gw: Gateway) -> int:
         c.close()
 
 
-def storm(gw: Gateway, clients: int, per_client: int) -> list[dict[str, Any]]:
-    """Every client pipelines its requests at once; a request the draining front-end answered
-    `retry` is sent again on a new connection until it is answered ok."""
+def storm(gw: Gateway, clients: int, total: int) -> list[dict[str, Any]]:
+    """`total` requests pipelined at once over `clients` connections; a request the draining
+    front-end answered `retry` (or left unanswered as it closed) is sent again on a new connection
+    until every one is answered ok."""
     answers: list[dict[str, Any]] = []
-    todo = clients * per_client
-    conns = [open_client(gw.url) for _ in range(clients)]
+    todo = total
     deadline = time.monotonic() + 30
-    while todo and time.monotonic() < deadline:
-        sent = {id(c): [c.request("gateway.restart.request", {"reason": "storm"}) for _ in range(per_client)] for c in conns}
-        per_client = 0
-        for c in conns:
-            for rid in sent[id(c)]:
+    while todo > 0 and time.monotonic() < deadline:
+        conns = [open_client(gw.url) for _ in range(min(clients, todo))]
+        shares = [todo // len(conns) + (i < todo % len(conns)) for i in range(len(conns))]
+        sent = [[c.request("gateway.restart.request", {"reason": "storm"}) for _ in range(n)] for c, n in zip(conns, shares)]
+        for c, rids in zip(conns, sent):
+            for rid in rids:
                 try:
                     res = c.response(rid)
                 except ConnectionClosed:
@@ -52,20 +53,16 @@ def storm(gw: Gateway, clients: int, per_client: int) -> list[dict[str, Any]]:
         for c in conns:
             c.close()
         gw.wait_ready()
-        conns = [open_client(gw.url) for _ in range(min(clients, todo))]
-        per_client = -(-todo // max(1, len(conns)))
-    for c in conns:
-        c.close()
-    assert todo <= 0, f"{todo} requests never answered ok"
+    assert todo == 0, f"{todo} requests never answered ok"
     return answers
 
 
 def test_a_storm_is_one_restart_per_cooldown_and_signals_are_not_gated(make_gateway, home: Home) -> None:
     gw = make_gateway(env=home.env(OPENCLAW_RESTART_COOLDOWN_MS=str(COOLDOWN_MS)))
     t0 = time.monotonic()
-    answers = storm(gw, clients=4, per_client=25)
+    answers = storm(gw, clients=4, total=100)
     storm_s = time.monotonic() - t0
-    assert len(answers) == 100 and storm_s < COOLDOWN_MS / 1000, storm_s
+    assert len(answers) == 100 and storm_s < COOLDOWN_MS / 1000 - 1, storm_s  # all of it within the cooldown
     fresh = [a for a in answers if not a["restart"]["coalesced"]]
     assert len(fresh) == 1 and fresh[0]["status"] == "scheduled" and fresh[0]["restart"]["cooldownMsApplied"] == 0
     for a in answers:
