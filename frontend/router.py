@@ -10,6 +10,7 @@ to the client's connection, and one sweep every 100 ms fails calls past their de
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -20,6 +21,7 @@ import zmq
 from openclaw.ipc import envelope, frames
 from openclaw.ipc.errors import ErrorShape, GatewayError, ShapedError, unavailable
 from openclaw.ipc.logs import get_logger
+from openclaw.ipc.proc_identity import is_child_of
 from openclaw.ipc.transport import Endpoint, bind_router
 from openclaw.ipc.version import IPC_VERSION
 
@@ -59,7 +61,8 @@ def _lost_error(slot: str, method: str, reason: str) -> ErrorShape:
 
 
 class WorkerRouter:
-    def __init__(self, ctx: zmq.Context, url: str) -> None:
+    def __init__(self, ctx: zmq.Context, url: str, supervisor_pid: int) -> None:
+        self.supervisor_pid = supervisor_pid
         self.endpoint: Endpoint[envelope.WorkerToFrontend] = Endpoint(
             bind_router(ctx, url), envelope.frontend_decoder, self._on_message, log
         )
@@ -243,6 +246,10 @@ class WorkerRouter:
     def _on_message(self, identity: bytes | None, msg: envelope.WorkerToFrontend) -> None:
         assert identity is not None
         if type(msg) is envelope.Reply:
+            p = self.pending.get(msg.call_id)
+            if p is not None and p.identity != identity:
+                self.endpoint.drop(identity, f"reply to call {msg.call_id}, which went to another worker")
+                return
             self._answer(msg.call_id, msg.ok, msg.payload, msg.error)
             return
         inst = self.instances.get(identity)
@@ -269,8 +276,9 @@ class WorkerRouter:
                 self._retire(identity, inst)
 
     def _register(self, identity: bytes, msg: envelope.Register) -> None:
-        if msg.ipc_version != IPC_VERSION or msg.instance.encode() != identity:
-            log.error("refusing a worker registration", instance=msg.instance, ipc=msg.ipc_version, ours=IPC_VERSION)
+        why = self._registration_refusal(identity, msg)
+        if why is not None:
+            self.endpoint.drop(identity, f"registration refused: {why}")
             return
         inst = self.instances.get(identity) or Instance(identity=identity, slot=msg.slot)
         inst.pid, inst.methods, inst.events, inst.registered = msg.pid, msg.methods, msg.events, True
@@ -286,6 +294,24 @@ class WorkerRouter:
         self.endpoint.send(self._reply_ack, identity)
         log.info("worker registered", instance=msg.instance, pid=msg.pid, methods=len(msg.methods))
         self.on_change()
+
+    def _registration_refusal(self, identity: bytes, msg: envelope.Register) -> str | None:
+        """A worker registers as itself: its own identity, its own slot, a pid of this gateway no one else has."""
+        if msg.ipc_version != IPC_VERSION:
+            return f"ipc version {msg.ipc_version}, ours is {IPC_VERSION}"
+        if msg.instance.encode() != identity:
+            return f"instance {msg.instance[:64]!r} is not the sender"
+        if msg.slot != msg.instance.rpartition(".")[0]:
+            return f"slot {msg.slot[:64]!r} does not match instance {msg.instance[:64]!r}"
+        known = self.instances.get(identity)
+        if known is not None and known.registered and known.pid == msg.pid:
+            return None  # the same process again (Reregister): checked the first time
+        other = next((i for i in self.instances.values() if i.pid == msg.pid and i.identity != identity), None)
+        if other is not None:
+            return f"pid {msg.pid} is registered as {other.identity[:64].decode(errors='replace')!r}"
+        if msg.pid == os.getpid() or not is_child_of(msg.pid, self.supervisor_pid):
+            return f"pid {msg.pid} is not a worker of this gateway"
+        return None
 
     def _retire(self, identity: bytes, inst: Instance | None) -> None:
         if inst is not None:

@@ -51,7 +51,7 @@ class Services:
         self.hub = Hub(self.settings)
         self.loop_monitor = LoopMonitor()
         self.tree = TreeView()
-        self.router = WorkerRouter(ctx, endpoint(cfg.runtime_dir, "workers.sock"))
+        self.router = WorkerRouter(ctx, endpoint(cfg.runtime_dir, "workers.sock"), cfg.supervisor_pid)
         self.presence = PresenceRegistry(
             self.version, self.instance_id, lambda payload: self.hub.broadcast("presence", payload, self.state_version())
         )

@@ -50,8 +50,10 @@ class SupervisorClient:
         assert isinstance(reply, control.StatusReply)
         return reply
 
-    async def restart(self, reason: str) -> control.RestartAck:
-        reply = await self._ask(lambda qid: control.RestartRequest(query_id=qid, reason=reason))
+    async def restart(self, reason: str, target_pid: int | None = None, target_port: int | None = None) -> control.RestartAck:
+        reply = await self._ask(
+            lambda qid: control.RestartRequest(query_id=qid, reason=reason, target_pid=target_pid, target_port=target_port)
+        )
         assert isinstance(reply, control.RestartAck)
         return reply
 

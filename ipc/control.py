@@ -48,8 +48,12 @@ class StatusQuery(msgspec.Struct, tag="status-query"):
 
 
 class RestartRequest(msgspec.Struct, tag="restart-request"):
+    """`gateway.restart.request`; a `target` names the gateway the caller means (refused if not us)."""
+
     query_id: int
     reason: str
+    target_pid: int | None = None
+    target_port: int | None = None
 
 
 class ConfigQuery(msgspec.Struct, tag="config-query"):
@@ -153,11 +157,16 @@ class StatusReply(msgspec.Struct, tag="status-reply"):
 
 
 class RestartAck(msgspec.Struct, tag="restart-ack", kw_only=True):
+    """`accepted`: a restart will serve the request (a new one, or one it was coalesced into);
+    `generation` is that restart's; `cooldown_ms` what is left of the restart cooldown."""
+
     query_id: int
     accepted: bool
     generation: int
     delay_ms: int
     error: ErrorShape | None = None
+    coalesced: bool = False
+    cooldown_ms: int = 0
 
 
 class ConfigReply(msgspec.Struct, tag="config-reply"):

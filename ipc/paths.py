@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from .errors import ConfigRefusal
 
 DEFAULT_PORT = 18789
 DEV_PORT = 19001
@@ -78,3 +81,24 @@ def resolve_paths(profile: str | None = None, env: dict[str, str] | None = None)
 def default_log_file(now: _dt.datetime | None = None) -> Path:
     now = now or _dt.datetime.now()
     return Path(tempfile.gettempdir()) / "openclaw" / f"openclaw-{now:%Y-%m-%d}.log"
+
+
+def prepare_runtime_dir(path: Path) -> None:
+    """Create (or take back) the 0700 folder of the ipc:// endpoints. Its mode is what keeps other
+    users off the internal plane, so a folder another user owns or could swap out is refused
+    (ConfigRefusal), never used."""
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        st = os.lstat(path)
+        if not stat.S_ISDIR(st.st_mode):
+            raise ConfigRefusal(f"runtime dir {path} is not a directory (a symlink or file is in its place); remove it")
+        if st.st_uid != os.getuid():
+            raise ConfigRefusal(f"runtime dir {path} belongs to uid {st.st_uid}, not to us (uid {os.getuid()}); remove it")
+        parent = os.stat(path.parent)  # whoever may rename entries there could swap our folder
+        if parent.st_uid not in (os.getuid(), 0):
+            raise ConfigRefusal(f"runtime dir {path}: its parent belongs to uid {parent.st_uid}, who could replace it")
+        if parent.st_mode & stat.S_IWOTH and not parent.st_mode & stat.S_ISVTX:
+            raise ConfigRefusal(f"runtime dir {path}: its parent is writable by every user, who could replace it")
+        os.chmod(path, 0o700)
+    except OSError as exc:
+        raise ConfigRefusal(f"cannot prepare the runtime dir {path}: {exc.strerror or exc}") from None

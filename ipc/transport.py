@@ -4,15 +4,21 @@ the one receive -> decode -> dispatch loop every process uses.
 Sockets are plain pyzmq sockets driven by the loop's reader callback on ZMQ_FD, with no
 future or task per message. ZMQ_FD is edge-triggered, so a wake-up drains the socket until
 EAGAIN, and a send re-checks for input (a send can consume the edge that announced it).
-Sends never block and never lose an error: `send` returns False when the peer is gone or
-its queue is full, and the caller decides what that means.
+Sends never block and never lose an error: `send` returns False when the peer is gone, its
+queue is full or the message is over the size limit, and the caller decides what that means.
+
+Input is untrusted (any local process of the same user can connect): a malformed message
+(wrong frame count, bytes that do not decode to this socket's message types, a frame over
+MAX_MESSAGE_BYTES) is dropped and counted, logged once per peer (drops.py); nothing a peer
+sends can raise out of the loop or stop the socket. A ROUTER ignores a second connection
+presenting an identity already in use (no ROUTER_HANDOVER), so no peer can take over a live
+child's route.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -20,11 +26,15 @@ from typing import Generic, TypeVar
 import msgspec
 import zmq
 
-from .errors import DECODE_ERRORS
+from .drops import DropLog
 from .logs import Logger
 
 HWM = 10000
 BATCH = 256  # messages handled per wake-up before yielding to the loop
+# Larger than anything legitimate (a WS frame is at most 25 MiB, a config file 2 MiB), small
+# enough that no peer can make a process allocate without bound: libzmq drops the connection
+# of a peer that sends a bigger frame, and `send` refuses to queue one.
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
 M = TypeVar("M")
 
@@ -33,22 +43,18 @@ def endpoint(runtime_dir: str | Path, name: str) -> str:
     return f"ipc://{Path(runtime_dir) / name}"
 
 
-def prepare_runtime_dir(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)
-
-
 def _common(sock: zmq.Socket) -> None:
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.SNDHWM, HWM)
     sock.setsockopt(zmq.RCVHWM, HWM)
+    sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
 
 
 def bind_router(ctx: zmq.Context, url: str) -> zmq.Socket:
     sock = ctx.socket(zmq.ROUTER)
     _common(sock)
-    # A restarted peer reconnects with the same identity: let it take over the route.
-    sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
+    # Every process has its own identity (child name and spawn number), so a second connection
+    # with an identity in use is an impostor: libzmq ignores it (ROUTER_HANDOVER stays off).
     # Sends to a peer that is gone fail loudly instead of vanishing.
     sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
     path = url[len("ipc://"):] if url.startswith("ipc://") else None
@@ -77,8 +83,8 @@ class Endpoint(Generic[M]):
     """One socket on the loop. `handle(identity, message)` gets every decoded message;
     identity is the peer's routing id on a ROUTER and None on a DEALER.
 
-    Malformed input (wrong frame count, undecodable body) is dropped with a log line,
-    rate limited; an exception in `handle` is logged and the loop goes on.
+    Malformed input is dropped and counted (`drops`); a handler may refuse a well-formed
+    message the same way (`drop`). An exception in `handle` is logged and the loop goes on.
     """
 
     def __init__(
@@ -92,12 +98,17 @@ class Endpoint(Generic[M]):
         self.decoder = decoder
         self.handle = handle
         self.log = log
-        self.router = sock.socket_type == zmq.ROUTER
-        self.dropped = 0
-        self._last_drop_log = 0.0
+        self.router = sock.type == zmq.ROUTER
+        self.drops = DropLog(log, _socket_name(sock))
+        self.handler_failures = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._drain_scheduled = False
+        self._oversize_logged = False
         self.closed = False
+
+    @property
+    def dropped(self) -> int:
+        return self.drops.total
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -125,36 +136,43 @@ class Endpoint(Generic[M]):
                 return
             if router:
                 if len(frames) != 2:
-                    self._drop(frames[0] if frames else None, f"{len(frames)} frames")
+                    self.drop(frames[0], f"{len(frames)} frames, expected identity + body")
                     continue
                 identity, body = frames
             else:
                 if len(frames) != 1:
-                    self._drop(None, f"{len(frames)} frames")
+                    self.drop(None, f"{len(frames)} frames, expected 1")
                     continue
                 identity, body = None, frames[0]
             try:
                 msg = self.decoder.decode(body)
-            except DECODE_ERRORS as exc:
-                self._drop(identity, type(exc).__name__ if isinstance(exc, RecursionError) else str(exc))
+            except Exception as exc:  # untrusted bytes: whatever decoding raises, only this message is lost
+                self.drop(identity, _decode_failure(exc))
                 continue
             try:
                 self.handle(identity, msg)
             except Exception as exc:  # a handler bug must not stop the socket
-                self.log.error("message handler failed", kind=type(msg).__name__, error=repr(exc))
+                self._handler_failed(msg, exc)
         self._schedule_drain()  # more may be queued: continue after other callbacks ran
 
-    def _drop(self, identity: bytes | None, why: str) -> None:
-        self.dropped += 1
-        now = time.monotonic()
-        if now - self._last_drop_log >= 1.0:
-            self._last_drop_log = now
-            peer = identity.decode(errors="replace") if identity else None
-            self.log.warn("dropped malformed message", peer=peer, reason=why[:200], dropped=self.dropped)
+    def _handler_failed(self, msg: object, exc: Exception) -> None:
+        self.handler_failures += 1
+        n = self.handler_failures
+        if n <= 10 or n % 1000 == 0:  # a bug hit by every message must not flood the log
+            self.log.error("message handler failed", kind=type(msg).__name__, error=repr(exc)[:300], failures=n)
+
+    def drop(self, identity: bytes | None, why: str) -> None:
+        """Refuse one message: counted, logged once per peer."""
+        self.drops.record(identity, why)
 
     def send(self, body: bytes, identity: bytes | None = None) -> bool:
-        """Queue one message; False when it cannot be delivered (peer gone, queue full, closed)."""
+        """Queue one message; False when it cannot be delivered (peer gone, queue full, too big, closed)."""
         if self.closed:
+            return False
+        if len(body) > MAX_MESSAGE_BYTES:
+            if not self._oversize_logged:
+                self._oversize_logged = True
+                self.log.error("refused to send an oversize internal message", bytes=len(body), limit=MAX_MESSAGE_BYTES)
             return False
         try:
             if identity is None:
@@ -171,9 +189,26 @@ class Endpoint(Generic[M]):
         if self.closed:
             return
         self.closed = True
+        self.drops.close()
         if self._loop is not None:
             try:
                 self._loop.remove_reader(self.sock.getsockopt(zmq.FD))
             except (zmq.ZMQError, ValueError, OSError):
                 pass
         self.sock.close(linger=0)
+
+
+def _socket_name(sock: zmq.Socket) -> str:
+    """The endpoint's file name ("control.sock"), for log lines."""
+    try:
+        url = sock.getsockopt(zmq.LAST_ENDPOINT)
+    except zmq.ZMQError:
+        return "?"
+    text = url.decode(errors="replace") if isinstance(url, bytes) else str(url)
+    return text.rstrip("\x00").rsplit("/", 1)[-1] or "?"
+
+
+def _decode_failure(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return str(exc) if isinstance(exc, msgspec.DecodeError) else f"{type(exc).__name__}: {exc}"

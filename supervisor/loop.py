@@ -22,12 +22,12 @@ import msgspec
 import zmq
 
 from openclaw.ipc import control
-from openclaw.ipc.errors import ErrorCode, ErrorShape
+from openclaw.ipc.errors import ErrorShape
 from openclaw.ipc.logs import get_logger
-from openclaw.ipc.transport import endpoint, prepare_runtime_dir
+from openclaw.ipc.transport import endpoint
 from openclaw.ipc.version import IPC_VERSION
 
-from . import report, signals, spawner
+from . import control_auth, report, restart_rpc, signals, spawner
 from .bootstrap import StartPlan
 from .child import Child, ChildState
 from .child_config import for_child
@@ -43,11 +43,19 @@ from .instance import StateLock, now_ms, remove_instance
 from .listener import ListenerStore
 from .notify import Notifier
 from .reload_apply import ReloadApplier
+from .restart_gate import Outcome, Phase, RestartGate
 from .specs import derive_specs
 from .tree import ProcessTree
 from .watcher import ConfigWatcher
 
 log = get_logger("supervisor")
+RESTART_PHASES = {
+    GatewayState.STARTING: Phase.SERVING,
+    GatewayState.RUNNING: Phase.SERVING,
+    GatewayState.RESTARTING: Phase.RESTARTING,
+    GatewayState.STOPPING: Phase.STOPPING,
+    GatewayState.STOPPED: Phase.STOPPING,
+}
 RESTART_EXPECTED_MS = 1500
 TICK_S = 0.1
 
@@ -75,6 +83,8 @@ class Supervisor:
         self.frontend_restart = False
         self.reloading = False
         self.stop_started = 0.0
+        self.restart_gate = RestartGate(time.monotonic)
+        self._coalesced_into = -1
         self._pushed: tuple[object, ...] = ()
 
     @property
@@ -93,8 +103,7 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         signals.install(loop, self.queue)
         self.ctx = zmq.Context()
-        runtime = self.plan.paths.runtime_dir()
-        prepare_runtime_dir(runtime)
+        runtime = self.plan.paths.runtime_dir()  # made private in main(), before any socket opened
         self.runtime_dir = str(runtime)
         self.control = ControlServer(self.ctx, endpoint(runtime, "control.sock"), self.enqueue)
         self.control.start()
@@ -260,6 +269,7 @@ class Supervisor:
     def begin_restart(self, reason: str) -> bool:
         if not self._advance(GatewayEvent.RESTART):
             return False
+        self.restart_gate.started()
         self.generation += 1
         log.info("in-process restart", reason=reason, generation=self.generation)
         self.notify.reloading("restarting")
@@ -299,11 +309,12 @@ class Supervisor:
                 self.tree.kill_all()
             else:
                 self.begin_stop("gateway stopping")
-        elif sig in (signal.SIGUSR1, signal.SIGUSR2):
+        elif sig in (signal.SIGUSR1, signal.SIGUSR2):  # not subject to the request cooldown (restart_gate.py)
             if not self.config.gateway.restart_allowed:
                 log.warn(f"{sig.name} ignored: restarts are disabled (commands.restart is false)")
-            else:
-                self.begin_restart(sig.name)
+            elif not self.begin_restart(sig.name):
+                under_way = self.state is GatewayState.RESTARTING
+                log.info(f"{sig.name}: " + ("joined the restart under way" if under_way else "ignored, the gateway is stopping"))
         elif sig is signal.SIGHUP:
             self.enqueue(ConfigFileChanged(forced=True))
 
@@ -322,11 +333,15 @@ class Supervisor:
 
     async def on_control(self, cmd: ControlMessage) -> None:
         msg, ident = cmd.message, cmd.identity
+        why = control_auth.refusal(ident, msg, self._role_of)
+        if why is not None:
+            self.control.endpoint.drop(ident, why)
+            return
         match msg:
             case control.ChildHeartbeat():
                 self.tree.on_heartbeat(msg.instance)
             case control.ChildHello():
-                if ident.decode(errors="replace") != msg.instance or msg.ipc_version != IPC_VERSION:
+                if msg.ipc_version != IPC_VERSION:
                     log.error("refusing a child hello", instance=msg.instance, ipc=msg.ipc_version, ours=IPC_VERSION)
                     return
                 if self.tree.on_hello(msg.instance, msg.pid, self._configure_for) and msg.name == "frontend":
@@ -340,13 +355,26 @@ class Supervisor:
                 log.error("child cannot start", instance=msg.instance, reason=msg.reason)
                 self.tree.on_boot_failed(msg.instance, msg.reason)
             case control.StatusQuery():
-                self.control.send(ident, control.StatusReply(msg.query_id, self.tree_state(with_rss=True)))
+                self._answer(ident, control.StatusReply(msg.query_id, self.tree_state(with_rss=True)))
             case control.RestartRequest():
                 self.on_restart_request(ident, msg)
             case control.ConfigQuery():
                 self.config_jobs.get(ident, msg.query_id, self.config.loaded, self.config.gateway)
             case control.ConfigWrite():
                 self.config_jobs.write(ident, msg, self.config.gateway)
+
+    def _answer(self, ident: bytes, msg: control.SupervisorToChild) -> bool:
+        """Answer a front-end's question; if it cannot be delivered the asker is gone (its own
+        timeout tells its client to retry), which is worth a line in the log."""
+        if self.control.send(ident, msg):
+            return True
+        log.warn("answer not delivered: the front-end that asked is gone", kind=type(msg).__name__,
+                 peer=ident[:64].decode(errors="replace"))
+        return False
+
+    def _role_of(self, instance: str) -> str | None:
+        child, proc = self.tree.lookup(instance)
+        return child.spec.role if child is not None and proc is not None and not proc.exited else None
 
     def _configure_for(self, child: Child) -> control.Configure:
         gateway = self.config.gateway
@@ -358,18 +386,33 @@ class Supervisor:
         )
 
     def on_restart_request(self, ident: bytes, msg: control.RestartRequest) -> None:
-        if not self.config.gateway.restart_allowed:
-            error = ErrorShape(
-                code=ErrorCode.INVALID_REQUEST.value,
-                message="gateway restart is disabled by config (commands.restart is false)",
-                details=b'{"code":"RESTART_DISABLED","key":"commands.restart"}',
-            )
-            self.control.send(ident, control.RestartAck(query_id=msg.query_id, accepted=False, generation=self.generation, delay_ms=0, error=error))
+        """Restart, or coalesce into the restart under way or just done (restart_gate.py)."""
+        error = self._restart_refusal(msg)
+        if error is not None:
+            ack = control.RestartAck(query_id=msg.query_id, accepted=False, generation=self.generation, delay_ms=0, error=error)
+            self._answer(ident, ack)
             return
-        accepted = self.state in (GatewayState.RUNNING, GatewayState.STARTING)
-        self.control.send(ident, control.RestartAck(query_id=msg.query_id, accepted=accepted, generation=self.generation + 1, delay_ms=0))
-        if accepted:  # the ack and the Drain share one ordered pipe: the caller gets its answer first
+        decision = self.restart_gate.decide(RESTART_PHASES[self.state], self.generation)
+        ack = control.RestartAck(
+            query_id=msg.query_id, accepted=decision.outcome is not Outcome.REFUSE, generation=decision.generation,
+            delay_ms=0, coalesced=decision.coalesced, cooldown_ms=decision.cooldown_ms,
+        )
+        # the ack and the Drain share one ordered pipe: the caller gets its answer first
+        if not self.control.send(ident, ack):
+            log.warn("restart request not answered (the front-end is gone); nothing restarted", reason=msg.reason)
+        elif decision.outcome is Outcome.RESTART:
             self.begin_restart(msg.reason)
+        elif decision.coalesced:  # one info line per generation, not one per request of a storm
+            first = decision.generation != self._coalesced_into
+            self._coalesced_into = decision.generation
+            (log.info if first else log.debug)(
+                "restart request coalesced", reason=msg.reason, generation=decision.generation,
+                cooldown_ms=decision.cooldown_ms, under_way=decision.outcome is Outcome.JOIN_PENDING,
+            )
+
+    def _restart_refusal(self, msg: control.RestartRequest) -> ErrorShape | None:
+        ours = {os.getpid(), *(p.pid for p in self.tree.frontend.processes() if not p.exited)}
+        return restart_rpc.refusal(msg, self.config.gateway.restart_allowed, ours, os.getpid(), self.port)
 
     # ------------------------------------------------------------------ config
 
@@ -389,18 +432,19 @@ class Supervisor:
 
     async def on_config_reply_ready(self, cmd: ConfigReplyReady) -> None:
         if not cmd.write:
-            self.control.send(cmd.identity, control.ConfigReply(cmd.query_id, cmd.payload or b"{}"))
+            self._answer(cmd.identity, control.ConfigReply(cmd.query_id, cmd.payload or b"{}"))
             return
         if cmd.error is not None:
-            self.control.send(cmd.identity, control.ConfigWriteReply(query_id=cmd.query_id, error=cmd.error))
+            self._answer(cmd.identity, control.ConfigWriteReply(query_id=cmd.query_id, error=cmd.error))
             return
         running = self.state in (GatewayState.RUNNING, GatewayState.STARTING)
         # no candidate: nothing changed, nothing written
         plan = self.applier.plan(cmd.candidate, False) if cmd.candidate is not None and running else None
         reload = {"mode": self.config.mode, "actions": plan.describe() if plan else [], "pending": plan.pending if plan else []}
         reply = control.ConfigWriteReply(query_id=cmd.query_id, payload=_with_reload(cmd.payload, reload))
-        # the answer goes out before any Drain the plan sends: one ordered pipe to the front-end
-        self.control.send(cmd.identity, reply)
+        # the answer goes out before any Drain the plan sends: one ordered pipe to the front-end. The file
+        # is written either way, so the running gateway takes it even if the asker is gone.
+        self._answer(cmd.identity, reply)
         if plan is not None and cmd.candidate is not None:
             await self.applier.execute(plan, cmd.candidate)
 

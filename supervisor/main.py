@@ -16,6 +16,7 @@ import setproctitle
 
 from openclaw.ipc import launch, logs
 from openclaw.ipc.errors import ConfigRefusal, ExitCode, StartFailure
+from openclaw.ipc.paths import prepare_runtime_dir
 
 from .bootstrap import prepare
 from .instance import StateLock
@@ -50,6 +51,7 @@ def main() -> None:
         sys.stderr.flush()
         lock = StateLock(plan.paths.lock_file)
         lock.acquire()
+        prepare_runtime_dir(plan.paths.runtime_dir())
         listeners = bind_with_retry(plan.gateway.bind_hosts, plan.gateway.port, force=opts.force, retry_s=BIND_RETRY_S)
     except ConfigRefusal as exc:
         _fail(f"openclaw gateway: {exc}", ExitCode.CONFIG)

@@ -126,8 +126,9 @@ class ReloadApplier:
                 gateway=child_gateway, config=child_json, paths=paths, rotate_credentials=plan.rotate_credentials and name == "frontend"
             )
             for proc in (child.current, child.successor):
-                if proc is not None and proc.configured and not proc.exited:
-                    tree.send_to(proc.instance, msg)
+                if proc is not None and proc.configured and not proc.exited and not tree.send_to(proc.instance, msg):
+                    # gone or wedged (its queue is full): its successor is configured from the new config
+                    log.warn("config change not delivered; it applies when the process is replaced", instance=proc.instance)
         for name in plan.start:
             tree.add(sup.specs[name])  # advance() starts it
         for name in plan.replace:

@@ -31,13 +31,14 @@ from openclaw.ipc.config import ResolvedGateway
 from openclaw.ipc.errors import DECODE_ERRORS, ConfigRefusal, ErrorCode, GatewayError, internal_error, unavailable
 from openclaw.ipc.faults import Faults, faults_for
 from openclaw.ipc.logs import get_logger
-from openclaw.ipc.transport import Endpoint, connect_dealer, endpoint
+from openclaw.ipc.transport import MAX_MESSAGE_BYTES, Endpoint, connect_dealer, endpoint
 from openclaw.ipc.version import IPC_VERSION
 
 FRONTEND_HEARTBEAT_S = 0.25
 REGISTER_RETRY_S = 1.0
 RETIRE_ACK_WAIT_S = 1.0
 TERM_DRAIN_S = 1.0
+MAX_RESULT_BYTES = MAX_MESSAGE_BYTES - 65536  # room for the envelope around it
 
 Handler = Callable[[dict[str, Any], envelope.CallerInfo], Any]
 GATEWAY_CALLER = envelope.CallerInfo("", "gateway", "gateway", "gateway", [])
@@ -287,7 +288,7 @@ class WorkerRuntime:
             self.inflight.add(task)
             task.add_done_callback(self.inflight.discard)
         else:
-            self._send(envelope.Reply(call_id=call.call_id, ok=True, payload=_json.encode(result)))
+            self._reply_ok(call, result)
 
     async def _finish(self, call: envelope.Call, pending: Awaitable[Any]) -> None:
         try:
@@ -299,7 +300,22 @@ class WorkerRuntime:
             self.worker.log.error("handler failed", method=call.method, error=repr(exc))
             self._reply_error(call, internal_error(call.method))
             return
-        self._send(envelope.Reply(call_id=call.call_id, ok=True, payload=_json.encode(result)))
+        self._reply_ok(call, result)
+
+    def _reply_ok(self, call: envelope.Call, result: Any) -> None:
+        try:
+            payload = _json.encode(result)
+        except (TypeError, ValueError, OverflowError) as exc:  # a handler returned something that is not JSON
+            self.worker.log.error("handler result is not JSON", method=call.method, error=repr(exc)[:200])
+            self._reply_error(call, internal_error(call.method))
+            return
+        if len(payload) > MAX_RESULT_BYTES:  # the front-end could not take it: say so instead of losing it
+            self._reply_error(call, unavailable(
+                f"{call.method} result too large ({len(payload)} bytes, max {MAX_RESULT_BYTES})",
+                details={"reason": "result-too-large"},
+            ).shape())
+            return
+        self._send(envelope.Reply(call_id=call.call_id, ok=True, payload=payload))
 
     def _reply_error(self, call: envelope.Call, error: Any) -> None:
         self._send(envelope.Reply(call_id=call.call_id, ok=False, error=error))
