@@ -31,6 +31,7 @@ log = get_logger("gateway/router")
 DEFAULT_CALL_TIMEOUT_S = 10.0
 SWEEP_S = 0.1
 MAX_INFLIGHT_PER_CONNECTION = 1024
+CONNECTION_SLOTS = frozenset({"node"})  # workers that may address one connection (Deliver/Disconnect)
 
 
 @dataclass
@@ -247,7 +248,8 @@ class WorkerRouter:
         assert identity is not None
         if type(msg) is envelope.Reply:
             p = self.pending.get(msg.call_id)
-            if p is not None and p.identity != identity:
+            asked = self.asks.get(msg.call_id)
+            if (p is not None and p.identity != identity) or (asked is not None and asked[1] != identity):
                 self.endpoint.drop(identity, f"reply to call {msg.call_id}, which went to another worker")
                 return
             self._answer(msg.call_id, msg.ok, msg.payload, msg.error)
@@ -267,10 +269,10 @@ class WorkerRouter:
                 if inst is not None:
                     self.on_push(msg.event, msg.payload)
             case envelope.Deliver():
-                if inst is not None:
+                if inst is not None and inst.slot in CONNECTION_SLOTS:
                     self.on_deliver(msg.conn_id, msg.event, msg.payload)
             case envelope.Disconnect():
-                if inst is not None:
+                if inst is not None and inst.slot in CONNECTION_SLOTS:
                     self.on_disconnect(msg.conn_id, msg.code, msg.reason)
             case envelope.Retiring():
                 self._retire(identity, inst)
