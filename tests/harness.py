@@ -86,6 +86,12 @@ class Home:
         else:
             self.config_path.write_text(text)
 
+    def runtime_dir(self) -> Path:
+        """Where the gateway's ipc sockets are: <state>/run, or under /tmp when that path is too long."""
+        from openclaw.ipc.paths import resolve_paths
+
+        return resolve_paths(env=self.env()).runtime_dir()
+
     def config_hash(self) -> str:
         import hashlib
 

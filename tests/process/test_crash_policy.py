@@ -215,7 +215,7 @@ def test_malformed_internal_messages_are_dropped_not_fatal(gateway, frames: int)
     """Garbage on the workers socket (a local process writing junk) is logged and dropped."""
     import zmq
 
-    run_dir = gateway.home.state_dir / "run"
+    run_dir = gateway.home.runtime_dir()
     ctx = zmq.Context()
     s = ctx.socket(zmq.DEALER)
     s.setsockopt(zmq.LINGER, 0)

@@ -26,7 +26,7 @@ def raw_peer(gw: Gateway, sock: str, identity: bytes) -> Iterator[zmq.Socket]:
     s = ctx.socket(zmq.DEALER)
     s.setsockopt(zmq.LINGER, 0)
     s.setsockopt(zmq.IDENTITY, identity)
-    s.connect(f"ipc://{gw.home.state_dir / 'run' / sock}")
+    s.connect(f"ipc://{gw.home.runtime_dir() / sock}")
     try:
         yield s
     finally:
@@ -101,7 +101,7 @@ def test_a_local_process_cannot_answer_calls_sent_to_a_worker(make_gateway, home
 
 
 def test_runtime_dir_is_private_and_only_the_gateway_port_listens(gateway: Gateway) -> None:
-    run = gateway.home.state_dir / "run"
+    run = gateway.home.runtime_dir()
     assert stat.S_IMODE(run.stat().st_mode) == 0o700 and run.stat().st_uid == os.getuid()
     socks = sorted(p.name for p in run.iterdir())
     assert socks == ["control.sock", "workers.sock"]
@@ -120,8 +120,13 @@ def test_runtime_dir_is_private_and_only_the_gateway_port_listens(gateway: Gatew
 def test_a_runtime_dir_swapped_for_a_symlink_refuses_the_start(home: Home, tmp_path: Path) -> None:
     home.write_config(home.default_config())
     (tmp_path / "elsewhere").mkdir()
-    (home.state_dir / "run").symlink_to(tmp_path / "elsewhere")
-    r = home.cli("gateway", "--port", "0", timeout=30)
+    run = home.runtime_dir()  # may be under /tmp when the state dir's path is long: removed below
+    run.parent.mkdir(parents=True, exist_ok=True)
+    run.symlink_to(tmp_path / "elsewhere")
+    try:
+        r = home.cli("gateway", "--port", "0", timeout=30)
+    finally:
+        run.unlink()
     assert r.returncode == 78, (r.returncode, r.stdout, r.stderr)
     assert "runtime dir" in r.stderr and "not a directory" in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert list((tmp_path / "elsewhere").iterdir()) == []  # no socket was put there

@@ -16,8 +16,6 @@ import zmq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openclaw.ipc.paths import resolve_paths
-
 from ..harness import Gateway
 from ..plane_fuzz import frames, oversize
 from ..wsclient import open_client
@@ -80,7 +78,7 @@ def alive(pids: dict[str, int]) -> bool:
 def test_malformed_messages_on_every_internal_socket_crash_nothing(gateway: Gateway) -> None:
     t0 = time.monotonic()
     pids = {"supervisor": gateway.pid, **gateway.children_by_title()}
-    run_dir = str(resolve_paths(env=gateway.home.env()).runtime_dir())
+    run_dir = str(gateway.home.runtime_dir())
     peers = Peers(run_dir)
     try:
         for index in range(len(peers.socks)):  # frames over the size limit, on every socket type
