@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from ..device_identity import DeviceIdentity
-from ..harness import Gateway, Home
+from ..harness import Gateway, Home, running_gateway
 from ..wsclient import Client, connect_params, open_client
 
 REMOTE = {"X-Forwarded-For": "198.51.100.7"}  # a header only: nothing is ever sent there
@@ -22,13 +22,8 @@ REMOTE = {"X-Forwarded-For": "198.51.100.7"}  # a header only: nothing is ever s
 def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     home = Home(tmp_path_factory.mktemp("pairing"))
     home.write_config(home.default_config(trustedProxies=["127.0.0.1/32", "::1/128"]))
-    gw = Gateway(home, ["--port", "0"])
-    try:
-        gw.start()
-        gw.wait_ready()
+    with running_gateway(home) as gw:
         yield gw
-    finally:
-        gw.stop()
 
 
 def device_connect(gw: Gateway, dev: DeviceIdentity, *, headers: dict[str, str] | None = None, version: str = "v3",
@@ -181,16 +176,10 @@ def test_a_remote_device_waits_for_an_operator_then_connects(gw: Gateway) -> Non
 
 
 def test_forwarded_headers_from_an_untrusted_peer_are_refused(tmp_path_factory: pytest.TempPathFactory) -> None:
-    home = Home(tmp_path_factory.mktemp("untrusted"))
-    home.write_config(home.default_config())
-    gw = Gateway(home, ["--port", "0"])
-    try:
-        gw.start().wait_ready()
+    with running_gateway(Home(tmp_path_factory.mktemp("untrusted"))) as gw:
         c = Client(gw.url, headers=REMOTE)
         res = c.call("connect", connect_params())
         assert res["ok"] is False and res["error"]["details"]["code"] == "PROXY_ATTRIBUTION_REQUIRED", res
-    finally:
-        gw.stop()
 
 
 def test_removing_a_device_closes_it_4001_and_its_token_stops_working(gw: Gateway) -> None:
@@ -267,21 +256,13 @@ def test_pairings_survive_a_restart(tmp_path_factory: pytest.TempPathFactory) ->
     home = Home(tmp_path_factory.mktemp("durable"))
     home.write_config(home.default_config())
     dev = DeviceIdentity()
-    gw = Gateway(home, ["--port", "0"])
-    try:
-        gw.start().wait_ready()
+    with running_gateway(home) as gw:
         c, res = device_connect(gw, dev)
         c.close()
         token = res["payload"]["auth"]["deviceToken"]
-    finally:
-        gw.stop()
     with sqlite3.connect(home.state_dir / "pairing.sqlite") as db:
         assert db.execute("SELECT count(*) FROM devices WHERE device_id=?", (dev.device_id,)).fetchone()[0] == 1
-    gw = Gateway(home, ["--port", "0"])
-    try:
-        gw.start().wait_ready()
+    with running_gateway(home) as gw:
         c, res = device_connect(gw, dev, token=None, auth={"deviceToken": token})
         c.close()
         assert res["ok"] is True and res["payload"]["auth"]["method"] == "device-token", res
-    finally:
-        gw.stop()

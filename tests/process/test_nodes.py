@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ..device_identity import DeviceIdentity
-from ..harness import Gateway, Home
+from ..harness import Gateway, Home, running_gateway
 from ..wsclient import Client, connect_params, open_client
 
 COMMANDS = ["system.which", "system.notify", "demo.echo", "camera.snap"]
@@ -19,15 +19,8 @@ COMMANDS = ["system.which", "system.notify", "demo.echo", "camera.snap"]
 
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    home = Home(tmp_path_factory.mktemp("nodes"))
-    home.write_config(home.default_config())
-    gw = Gateway(home, ["--port", "0"])
-    try:
-        gw.start()
-        gw.wait_ready()
+    with running_gateway(Home(tmp_path_factory.mktemp("nodes"))) as gw:
         yield gw
-    finally:
-        gw.stop()
 
 
 def node_connect(gw: Gateway, dev: DeviceIdentity | None = None, commands: list[str] = COMMANDS, **kw: Any) -> tuple[Client, dict[str, Any]]:
