@@ -134,6 +134,10 @@ class Supervisor:
             self.ctx.term()
             for sock in Path(self.runtime_dir).glob("*.sock"):  # every child is gone: nothing listens there
                 sock.unlink(missing_ok=True)
+            try:
+                os.rmdir(self.runtime_dir)  # made again at start; left alone if something else is in it
+            except OSError:
+                pass
             self.listeners.close()
             if self.staged_listeners is not None:
                 self.staged_listeners.close()

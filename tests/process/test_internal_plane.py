@@ -115,6 +115,8 @@ def test_runtime_dir_is_private_and_only_the_gateway_port_listens(gateway: Gatew
     assert {port for _, port in listening} == {gateway.port}, listening
     assert {ip for ip, _ in listening} <= {"127.0.0.1", "::1"}, listening
     assert all(c.raddr == () or c.raddr.ip in ("127.0.0.1", "::1") for p in tree for c in p.net_connections(kind="inet"))
+    gateway.stop()
+    assert not run.exists()  # nothing left behind (it may be under /tmp)
 
 
 def test_a_runtime_dir_swapped_for_a_symlink_refuses_the_start(home: Home, tmp_path: Path) -> None:
