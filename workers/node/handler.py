@@ -6,6 +6,7 @@ Front-end Ask topics: `device.authorize` (a connect's pairing decision), `node.c
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from openclaw.ipc import control
 from openclaw.workers.runtime import Worker
@@ -33,7 +34,8 @@ class NodeWorker(Worker):
         self.store = PairingStore(Path(self.gateway.state_dir) / STORE_FILE)
         push = lambda event, payload: self.push(event, payload)  # noqa: E731 (bound after start)
         deliver = lambda conn_id, event, payload: self.deliver(conn_id, event, payload)  # noqa: E731
-        disconnect = lambda target, code, reason: self.disconnect(target, code, reason)  # noqa: E731
+        # after the answer in hand has left: a client that closes its own device's sockets gets its reply first
+        disconnect = lambda target, code, reason: asyncio.get_running_loop().call_soon(self.disconnect, target, code, reason)  # noqa: E731
         self.devices = Devices(self.store, push, lambda device_id, code, reason: disconnect(f"device:{device_id}", code, reason))
         self.registry = NodeRegistry(self.store, lambda: self.config, push, deliver, disconnect)
         self.devices.is_connected = lambda device_id: device_id in self.registry.live
