@@ -26,6 +26,7 @@ from .pairing_store import PairingStore, now_ms
 log = get_logger("worker/node")
 
 
+TOUCH_INTERVAL_MS = 60_000
 PAIRING_MESSAGES = {
     "not-paired": "pairing required: device is not approved yet",
     "role-upgrade": "pairing required: role upgrade pending approval",
@@ -76,8 +77,8 @@ class Devices:
                     {"code": "AUTH_SCOPE_MISMATCH", "authReason": "scope_mismatch", "requestedScopes": requested,
                      "allowedScopes": sorted(allowed), "recommendedNextStep": "review_auth_configuration"},
                 )
-            self.store.token_used(token)
-            self.store.seen(device_id)
+            if (row["last_used_ms"] or 0) < now_ms() - TOUCH_INTERVAL_MS:  # one write a minute, not one per connect
+                self.store.token_used(token, device_id)
             return {"ok": True, "via": "device-token", "scopes": requested}
         granted = self.store.grant(device_id, role)
         if granted is not None and set(requested) <= set(granted):

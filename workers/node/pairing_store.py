@@ -129,10 +129,6 @@ class PairingStore:
             if via is not None:
                 db.execute("UPDATE devices SET approved_via=? WHERE device_id=?", (via, device["deviceId"]))
 
-    def seen(self, device_id: str) -> None:
-        with self.tx() as db:
-            db.execute("UPDATE devices SET last_seen_ms=? WHERE device_id=?", (now_ms(), device_id))
-
     def remove_device(self, device_id: str) -> bool:
         with self.tx() as db:
             db.execute("DELETE FROM requests WHERE device_id=?", (device_id,))
@@ -156,10 +152,11 @@ class PairingStore:
     def token(self, token: str) -> sqlite3.Row | None:
         return self.db.execute("SELECT * FROM tokens WHERE token_hash=?", (token_hash(token),)).fetchone()
 
-    def token_used(self, token: str) -> None:
+    def token_used(self, token: str, device_id: str) -> None:
         with self.tx() as db:
             t = now_ms()
             db.execute("UPDATE tokens SET last_used_ms=? WHERE token_hash=?", (t, token_hash(token)))
+            db.execute("UPDATE devices SET last_seen_ms=? WHERE device_id=?", (t, device_id))
 
     def revoke_tokens(self, device_id: str, role: str | None = None) -> int:
         with self.tx() as db:
