@@ -230,7 +230,7 @@ class Session:
         self.advance(SessionEvent.HELLO_OK)
         self.ws.authenticated()
         p = self.principal
-        log.info(
+        log.debug(
             "connect accepted", conn=self.conn_id, peer=self.address.ip, forwarded=self.address.forwarded, origin=self.origin,
             client=f"{p.client_id}/{p.client_mode}", role=p.role, scopes=list(p.scopes), auth=p.auth_method,
             device=p.device_id[:12] if p.device_id else None,
