@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ..harness import TOKEN, Gateway, Home, wait_for
+from ..harness import TOKEN, Gateway, Home, running_gateway, wait_for
 from ..rawws import RawWS
 from ..wsclient import open_client
 
@@ -21,15 +21,8 @@ MAX_BUFFERED = 8 * 1024 * 1024
 
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    home = Home(tmp_path_factory.mktemp("bounded"))
-    home.write_config(home.default_config())
-    gateway = Gateway(home, ["--port", "0"])
-    try:
-        gateway.start()
-        gateway.wait_ready()
+    with running_gateway(Home(tmp_path_factory.mktemp("bounded"))) as gateway:
         yield gateway
-    finally:
-        gateway.stop()
 
 
 @pytest.mark.parametrize("params, where", [

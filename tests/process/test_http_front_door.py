@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ..harness import Gateway, Home
+from ..harness import Gateway, Home, running_gateway
 from ..rawws import read_http_answer
 
 HEADERS_TIMEOUT_S = 10.0
@@ -20,16 +20,10 @@ HEADERS_TIMEOUT_S = 10.0
 @pytest.fixture(scope="module")
 def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     home = Home(tmp_path_factory.mktemp("http-door"))
-    home.write_config(home.default_config())
-    gateway = Gateway(home, ["--port", "0"])
-    try:
-        gateway.start()
-        gateway.wait_ready()
+    with running_gateway(home) as gateway:
         yield gateway
         out = gateway.output() + home.log_file.read_text(errors="replace")
         assert "Traceback" not in out, out[-3000:]
-    finally:
-        gateway.stop()
 
 
 class Trickler(threading.Thread):
