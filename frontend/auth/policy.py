@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from openclaw.ipc import scopes
+from openclaw.ipc import node_invoke, scopes
 from openclaw.ipc.errors import DECODE_ERRORS, ErrorCode, GatewayError, invalid_request
 
 from .principal import Principal
@@ -130,16 +130,7 @@ def may_receive(principal: Principal, needed: str | None) -> bool:
 # ------------------------------------------------------------------ how long a routed call may take
 
 DEFAULT_CALL_TIMEOUT_S = 10.0
-NODE_INVOKE_DEFAULT_MS = 30_000
-NODE_INVOKE_MAX_MS = 600_000
 _LONG_CALLS = frozenset({"node.invoke"})
-
-
-def node_invoke_timeout_ms(params: Any) -> int:
-    value = params.get("timeoutMs") if isinstance(params, dict) else None
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return int(min(value, NODE_INVOKE_MAX_MS))
-    return NODE_INVOKE_DEFAULT_MS
 
 
 def call_timeout_s(method: str, raw_params: bytes) -> float:
@@ -150,4 +141,4 @@ def call_timeout_s(method: str, raw_params: bytes) -> float:
         params = msgspec.json.decode(raw_params)
     except DECODE_ERRORS:
         return DEFAULT_CALL_TIMEOUT_S
-    return node_invoke_timeout_ms(params) / 1000 + 2.0
+    return node_invoke.timeout_ms(params) / 1000 + 2.0

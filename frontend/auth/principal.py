@@ -16,9 +16,5 @@ class Principal:
     is_local: bool = False  # a direct loopback peer, no forwarded headers, no browser Origin
     origin: str | None = None  # the browser Origin header, when there was one
 
-    @property
-    def is_node(self) -> bool:
-        return self.role == "node"
-
 
 NOBODY = Principal(role="operator", scopes=(), auth_method="none")

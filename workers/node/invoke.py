@@ -19,14 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from openclaw.ipc import envelope
+from openclaw.ipc import envelope, node_invoke
 from openclaw.ipc.errors import GatewayError, invalid_request, unavailable
 
 from . import command_policy
 from .registry import NodeRegistry
 
-DEFAULT_TIMEOUT_MS = 30_000
-MAX_TIMEOUT_MS = 600_000
 DEDUPE_TTL_S = 300.0
 DEDUPE_MAX = 1000
 MAX_PENDING_PER_NODE = 64
@@ -117,8 +115,7 @@ class Invocations:
         params_json = json.dumps(raw_params, separators=(",", ":")) if raw_params is not None else None
         if params_json is not None and len(params_json) > MAX_PARAMS_JSON:
             raise invalid_request(f"invalid node.invoke params: params larger than {MAX_PARAMS_JSON} bytes")
-        timeout = params.get("timeoutMs")
-        timeout_ms = int(min(timeout, MAX_TIMEOUT_MS)) if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0 else DEFAULT_TIMEOUT_MS
+        timeout_ms = node_invoke.timeout_ms(params)
         request = {"id": str(uuid.uuid4()), "nodeId": node_id, "command": command, "paramsJSON": params_json,
                    "timeoutMs": timeout_ms, "idempotencyKey": key}
         return live.conn_id, timeout_ms, request

@@ -274,12 +274,6 @@ class NodeRegistry:
 
     # ------------------------------------------------------------------ node methods (role node)
 
-    def approved_surface(self, node_id: str) -> tuple[sqlite3.Row, Live] | None:
-        row, live = self.store.node(node_id), self.live.get(node_id)
-        if row is None or row["approved_ms"] is None or live is None:
-            return None
-        return row, live
-
     def _require_approved(self, node_id: str) -> None:
         row = self.store.node(node_id)
         live = self.live.get(node_id)
