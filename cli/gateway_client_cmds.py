@@ -7,17 +7,17 @@ import json
 import time
 from typing import Any
 
+import msgspec
 from openclaw.ipc import scopes
 from openclaw.ipc.config import config_value
 from openclaw.ipc.errors import ExitCode
+from openclaw.ipc.instance_registry import running_instance
 from openclaw.ipc.ports import port_holders
 from openclaw.ipc.version import GATEWAY_VERSION
 
 from .client import GatewayClient, RpcError, TransportError
 from .output import fail, print_json, style
 from .rpc import target_or_exit, with_client
-from .target import running_instance
-
 
 
 def health_cmd(url: str | None, token: str | None, password: str | None, timeout: int, as_json: bool) -> None:
@@ -98,7 +98,7 @@ def status_cmd(
             "portSource": target.port_source or target.url_source,
             "probeUrl": target.url,
         },
-        "instance": instance,
+        "instance": msgspec.to_builtins(instance) if instance else None,
         "port": {"port": port, "status": "busy" if listeners else "free", "listeners": listeners},
         "rpc": None,
     }

@@ -13,12 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import msgspec
-import psutil
-
 from openclaw.ipc.config import config_value, parse_port_value
 from openclaw.ipc.config_file import load_config
 from openclaw.ipc.errors import ConfigRefusal
+from openclaw.ipc.instance_registry import running_instance
 from openclaw.ipc.paths import Paths, profile_default_port, resolve_paths
 
 from .globals import OPTIONS
@@ -40,16 +38,6 @@ class Target:
     port_source: str | None
     config: dict[str, Any]
     config_error: str | None
-
-
-def running_instance(paths: Paths) -> dict[str, Any] | None:
-    try:
-        rec = msgspec.json.decode(paths.instance_file.read_bytes())
-    except (OSError, msgspec.DecodeError):
-        return None
-    if not isinstance(rec, dict) or not isinstance(rec.get("pid"), int) or not psutil.pid_exists(rec["pid"]):
-        return None
-    return rec
 
 
 def resolve_target(url: str | None, token: str | None, password: str | None) -> Target:
@@ -99,8 +87,8 @@ def resolve_local_port(paths: Paths, config: dict[str, Any]) -> tuple[int, str]:
         except ConfigRefusal:
             pass
     rec = running_instance(paths)
-    if rec and isinstance(rec.get("port"), int):
-        return rec["port"], "running gateway (instance record)"
+    if rec is not None:
+        return rec.port, "running gateway (instance record)"
     cfg_port = config_value(config, "gateway.port")
     if isinstance(cfg_port, int) and not isinstance(cfg_port, bool):
         return cfg_port, "config gateway.port"

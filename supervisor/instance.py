@@ -1,4 +1,4 @@
-"""One gateway per state dir: a kernel-released flock, plus the instance record CLIs read."""
+"""One gateway per state dir: a kernel-released flock (the instance records are ipc/instance_registry.py)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,7 @@ import os
 import time
 from pathlib import Path
 
-import msgspec
-
-from openclaw.ipc.atomic import write_atomic
 from openclaw.ipc.errors import ConfigRefusal
-
-
-class InstanceRecord(msgspec.Struct):
-    pid: int
-    port: int
-    bind_hosts: list[str]
-    state_dir: str
-    config_path: str
-    profile: str | None
-    started_at_ms: int
 
 
 class StateLock:
@@ -51,17 +38,6 @@ class StateLock:
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
-
-
-def write_instance(path: Path, record: InstanceRecord) -> None:
-    write_atomic(path, msgspec.json.encode(record) + b"\n", mode=0o600)
-
-
-def remove_instance(path: Path) -> None:
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        pass
 
 
 def now_ms() -> int:

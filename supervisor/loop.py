@@ -20,9 +20,9 @@ from typing import Any
 
 import msgspec
 import zmq
-
 from openclaw.ipc import control
 from openclaw.ipc.errors import ErrorShape
+from openclaw.ipc.instance_registry import remove_record
 from openclaw.ipc.logs import get_logger
 from openclaw.ipc.transport import endpoint
 from openclaw.ipc.version import IPC_VERSION
@@ -32,14 +32,23 @@ from .bootstrap import StartPlan
 from .child import Child, ChildState
 from .child_config import for_child
 from .commands import (
-    ChildExited, Command, ConfigChecked, ConfigFileChanged, ConfigReplyReady, ControlMessage, Escalate, RespawnDue,
-    SignalReceived, Tick, WatchdogTick,
+    ChildExited,
+    Command,
+    ConfigChecked,
+    ConfigFileChanged,
+    ConfigReplyReady,
+    ControlMessage,
+    Escalate,
+    RespawnDue,
+    SignalReceived,
+    Tick,
+    WatchdogTick,
 )
 from .config_jobs import ConfigJobs
 from .config_state import Candidate, ConfigState
 from .control_server import ControlServer
 from .gateway_state import GatewayEvent, GatewayState, next_state
-from .instance import StateLock, now_ms, remove_instance
+from .instance import StateLock, now_ms
 from .listener import ListenerStore
 from .notify import Notifier
 from .reload_apply import ReloadApplier
@@ -114,7 +123,7 @@ class Supervisor:
         self.applier = ReloadApplier(self)
         self.watcher = ConfigWatcher(self.plan.paths.config_path, lambda: self.enqueue(ConfigFileChanged()))
         self.watcher.start()
-        report.write_instance_file(self.plan.paths.instance_file, self.config.gateway, self.port, self.started_ms)
+        report.write_instance_file(self.plan.paths, self.config.gateway, self.port, self.started_ms)
         self._every(TICK_S, Tick)
         if self.notify.watchdog_s:
             self._every(self.notify.watchdog_s / 2, WatchdogTick)
@@ -141,7 +150,7 @@ class Supervisor:
             self.listeners.close()
             if self.staged_listeners is not None:
                 self.staged_listeners.close()
-            remove_instance(self.plan.paths.instance_file)
+            remove_record(self.plan.paths, os.getpid())
             self.lock.release()
             self.config_jobs.close()
             self.notify.close()
@@ -215,7 +224,7 @@ class Supervisor:
                 self.frontend_restart = False
                 if self.staged_listeners is not None:  # the new address is bound: say so, then close the old
                     old, self.listeners, self.staged_listeners = self.listeners, self.staged_listeners, None
-                    report.write_instance_file(self.plan.paths.instance_file, self.config.gateway, self.port, self.started_ms)
+                    report.write_instance_file(self.plan.paths, self.config.gateway, self.port, self.started_ms)
                     old.close()
                 await tree.start("frontend")
             if tree.frontend.state in (ChildState.RUNNING, ChildState.REPLACING):

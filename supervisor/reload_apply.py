@@ -159,7 +159,7 @@ class ReloadApplier:
         sup.config.accept(cand.loaded, gateway, cand.loaded.hash, [], ["in-process restart"], [])
         sup.specs = derive_specs(cand.loaded.data)
         logs.configure(gateway.log_file, "supervisor", verbose=gateway.verbose, level=gateway.log_level)
-        report.write_instance_file(sup.plan.paths.instance_file, gateway, sup.port, sup.started_ms)
+        report.write_instance_file(sup.plan.paths, gateway, sup.port, sup.started_ms)
 
     def _resolve_applied(self, applied: LoadedConfig, fallback: ResolvedGateway) -> ResolvedGateway:
         """The settings of the applied mix of old and new; the listener always stays as it is."""

@@ -7,14 +7,14 @@ import os
 import time
 
 import psutil
-
 from openclaw.ipc import control
 from openclaw.ipc.config import ResolvedGateway
+from openclaw.ipc.instance_registry import InstanceRecord, write_record
 from openclaw.ipc.logs import get_logger
+from openclaw.ipc.paths import Paths
 
 from .child import ChildState
 from .config_state import ConfigState
-from .instance import InstanceRecord, write_instance
 from .tree import ProcessTree
 
 log = get_logger("supervisor")
@@ -69,12 +69,14 @@ def status_line(tree: ProcessTree, state: str, port: int) -> str:
     return f"{state}: port {port}, {n} processes" + (f"; degraded: {', '.join(bad)}" if bad else "")
 
 
-def write_instance_file(path: os.PathLike[str], gateway: ResolvedGateway, port: int, started_ms: int) -> None:
-    write_instance(
-        path,  # type: ignore[arg-type]
+def write_instance_file(paths: Paths, gateway: ResolvedGateway, port: int, started_ms: int) -> None:
+    """This gateway's record in its state dir and in the host registry (ipc/instance_registry.py)."""
+    write_record(
+        paths,
         InstanceRecord(
             pid=os.getpid(), port=port, bind_hosts=gateway.bind_hosts, state_dir=gateway.state_dir,
             config_path=gateway.config_path, profile=gateway.profile, started_at_ms=started_ms,
+            log_file=gateway.log_file,
         ),
     )
 

@@ -1,0 +1,1 @@
+"""The gateway as a host service: unit definitions, the service managers, and the lifecycle verbs."""
