@@ -12,7 +12,6 @@ import ipaddress
 import os
 import re
 import socket
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -21,7 +20,8 @@ from .config_file import LoadedConfig
 from .config_schema import AUTH_MODES, BIND_MODES, RELOAD_MODES, first_error_text, validate
 from .errors import ConfigRefusal
 from .launch import LaunchOptions
-from .paths import Paths, default_log_file, profile_default_port
+from .log_files import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_FILES, DEFAULT_RETENTION_DAYS, configured_log_file
+from .paths import Paths, profile_default_port
 
 PLACEHOLDER_SECRETS = {
     "", "undefined", "null", "none", "changeme", "change-me", "your-token", "<token>", "__openclaw_redacted__",
@@ -52,6 +52,12 @@ class ResolvedGateway(msgspec.Struct, kw_only=True):
     raw_stream: bool = False
     raw_stream_path: str | None = None
     log_level: str = "info"
+    log_rolling: bool = False  # the file name carries the date: a new file at local midnight
+    log_max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    log_max_files: int = DEFAULT_MAX_FILES
+    log_retention_days: int = DEFAULT_RETENTION_DAYS
+    console_level: str = "info"
+    console_style: str | None = None  # None: pretty on a terminal, compact otherwise
     tick_interval_ms: int = 30000
     handshake_timeout_ms: int = 15000
     control_ui_enabled: bool = True
@@ -222,6 +228,7 @@ def resolve_gateway(
     log_file = config_value(data, "logging.file")
     if log_file is not None and not isinstance(log_file, str):
         raise ConfigRefusal("logging.file must be a path string.")
+    log_path, log_rolling = configured_log_file(log_file, paths.profile)
     handshake_ms = 15000
     env_hs = env.get("OPENCLAW_HANDSHAKE_TIMEOUT_MS")
     if env_hs:
@@ -246,7 +253,13 @@ def resolve_gateway(
         password=password,
         secret_source=secret_source,
         reload_mode=reload_mode,
-        log_file=str(Path(log_file).expanduser()) if log_file else str(default_log_file()),
+        log_file=str(log_path),
+        log_rolling=log_rolling,
+        log_max_file_bytes=config_value(data, "logging.maxFileBytes", DEFAULT_MAX_FILE_BYTES),
+        log_max_files=config_value(data, "logging.maxFiles", DEFAULT_MAX_FILES),
+        log_retention_days=config_value(data, "logging.retentionDays", DEFAULT_RETENTION_DAYS),
+        console_level=config_value(data, "logging.consoleLevel", "info"),
+        console_style=config_value(data, "logging.consoleStyle"),
         verbose=opts.verbose,
         ws_log=opts.ws_log,
         raw_stream=opts.raw_stream,

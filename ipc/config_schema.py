@@ -142,6 +142,9 @@ class Logging(msgspec.Struct, omit_defaults=True):
     file: str | None = None
     consoleLevel: Literal["silent", "fatal", "error", "warn", "info", "debug", "trace"] | None = None
     consoleStyle: Literal["pretty", "compact", "json"] | None = None
+    maxFileBytes: PositiveInt | None = None  # rotate a file before it grows past this (upstream's key)
+    maxFiles: Annotated[int, msgspec.Meta(ge=0, le=1000)] | None = None  # `.1` ... `.N` kept per file
+    retentionDays: Annotated[int, msgspec.Meta(ge=0, le=3650)] | None = None  # dated files kept
 
 
 class Commands(msgspec.Struct, omit_defaults=True):

@@ -78,9 +78,41 @@ def resolve_paths(profile: str | None = None, env: dict[str, str] | None = None)
     return Paths(home=home, profile=profile, state_dir=state_dir, config_path=config_path)
 
 
-def default_log_file(now: _dt.datetime | None = None) -> Path:
+def default_log_dir() -> Path:
+    """The shared folder of the default log files (`/tmp/openclaw`; TMPDIR honoured)."""
+    return Path(tempfile.gettempdir()) / "openclaw"
+
+
+def log_profile_segment(profile: str | None) -> str | None:
+    """The profile's part of its default log file name, encoded as upstream does so that two
+    profiles never share a name: a-z 0-9 kept, `-` -> `--`, `_` -> `-0`, A-Z -> `-1` + lower,
+    anything else -> `-2<hex>-`; over 220 characters, `-3` + the SHA-256 of the name."""
+    name = (profile or "").strip()
+    if not name or name.lower() == "default":
+        return None
+    out = []
+    for ch in name:
+        if "a" <= ch <= "z" or "0" <= ch <= "9":
+            out.append(ch)
+        elif ch == "-":
+            out.append("--")
+        elif ch == "_":
+            out.append("-0")
+        elif "A" <= ch <= "Z":
+            out.append("-1" + ch.lower())
+        else:
+            out.append(f"-2{ord(ch):x}-")
+    encoded = "".join(out)
+    return encoded if len(encoded) <= 220 else "-3" + hashlib.sha256(name.encode()).hexdigest()
+
+
+def default_log_file(profile: str | None = None, now: _dt.datetime | None = None) -> Path:
+    """Today's log file of a profile: `/tmp/openclaw/openclaw-YYYY-MM-DD.log` for the default one,
+    `/tmp/openclaw/openclaw-<profile>-YYYY-MM-DD.log` for a named one (local date)."""
     now = now or _dt.datetime.now()
-    return Path(tempfile.gettempdir()) / "openclaw" / f"openclaw-{now:%Y-%m-%d}.log"
+    segment = log_profile_segment(profile)
+    family = f"openclaw-{segment}" if segment else "openclaw"
+    return default_log_dir() / f"{family}-{now:%Y-%m-%d}.log"
 
 
 def prepare_runtime_dir(path: Path) -> None:

@@ -10,13 +10,13 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from openclaw.frontend.methods.logs_tail import read_tail
 from openclaw.frontend.ws.framing import text_frame
 from openclaw.ipc import control, envelope, frames, launch, scopes
 from openclaw.ipc.config import parse_port_value, resolve_gateway
 from openclaw.ipc.config_file import LoadedConfig, load_config
 from openclaw.ipc.config_redact import redact, redact_raw
 from openclaw.ipc.errors import ConfigRefusal
+from openclaw.ipc.log_tail import read_page
 from openclaw.ipc.paths import profile_default_port, resolve_paths
 from openclaw.ipc.version import GATEWAY_VERSION
 from openclaw.supervisor.backoff import Backoff
@@ -122,14 +122,14 @@ def test_scopes():
 def test_logs_tail_paging(tmp_path):
     f = tmp_path / "log"
     f.write_bytes(b"".join(b'{"n":%d}\n' % i for i in range(10)) + b'{"partial"')
-    first = read_tail(str(f), None, 3, 10_000)
+    first = read_page(f, False, None, 3, 10_000)
     assert first["lines"] == ['{"n":7}', '{"n":8}', '{"n":9}'] and first["truncated"]
     with f.open("ab") as fh:
         fh.write(b':1}\n{"n":11}\n')
-    nxt = read_tail(str(f), first["cursor"], 100, 10_000)
+    nxt = read_page(f, False, first["cursor"], 100, 10_000)
     assert nxt["lines"] == ['{"partial":1}', '{"n":11}']
-    assert read_tail(str(f), 10**9, 5, 10_000)["reset"] is True
-    assert read_tail(str(tmp_path / "missing"), None, 5, 100)["lines"] == []
+    assert read_page(f, False, 10**9, 5, 10_000)["reset"] is True
+    assert read_page(tmp_path / "missing", False, None, 5, 100)["lines"] == []
 
 
 def test_frames_and_framing():
