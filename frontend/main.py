@@ -54,14 +54,14 @@ async def serve() -> int:
         ctx.term()
         return 0
     g = cfg.gateway
-    logs.configure(g.log_file, "frontend", verbose=g.verbose, level=g.log_level)
+    logs.configure_gateway(g, "frontend")
     route_library_logs()
     link.start_heartbeat()
     runner: GatewayRunner | None = None
     sites: list[web.BaseSite] = []
     try:
         svc = Services(ctx, link, cfg, list(LOCAL_METHODS))
-        svc.settings.on_change.append(lambda msg: logs.configure(msg.gateway.log_file, "frontend", verbose=msg.gateway.verbose, level=msg.gateway.log_level))
+        svc.settings.on_change.append(lambda msg: logs.configure_gateway(msg.gateway, "frontend"))
         dispatcher = Dispatcher(svc, faults)
         runner = GatewayRunner(
             build_app(svc, dispatcher), handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S

@@ -41,10 +41,10 @@ def main() -> None:
         plan = prepare(opts)
         profile = plan.paths.profile or "default"
         setproctitle.setproctitle(f"openclaw-gateway: supervisor [{profile}]")
-        logs.configure(plan.gateway.log_file, "supervisor", verbose=plan.gateway.verbose, level=plan.gateway.log_level)
+        logs.configure_gateway(plan.gateway, "supervisor")
         for notice in plan.notices:
             print(notice, flush=True)
-        log = logs.get_logger("gateway")
+        log = logs.get_logger("gateway", console=False)  # each warning is printed on stderr here
         for warning in plan.warnings:
             sys.stderr.write(warning + "\n")
             log.warn(warning)

@@ -113,7 +113,7 @@ class ReloadApplier:
             sup.reloading = True
             sup.notify.reloading("reloading config")
         if "logging" in {p.split(".")[0] for p in plan.supervisor}:
-            logs.configure(gateway.log_file, "supervisor", verbose=gateway.verbose, level=gateway.log_level)
+            logs.configure_gateway(gateway, "supervisor")
         config_json = sup.config.config_json()
         for name in tree.touches_fatal(plan.touches()):
             tree.retry(name)
@@ -158,7 +158,7 @@ class ReloadApplier:
         gateway.port = sup.port
         sup.config.accept(cand.loaded, gateway, cand.loaded.hash, [], ["in-process restart"], [])
         sup.specs = derive_specs(cand.loaded.data)
-        logs.configure(gateway.log_file, "supervisor", verbose=gateway.verbose, level=gateway.log_level)
+        logs.configure_gateway(gateway, "supervisor")
         report.write_instance_file(sup.plan.paths, gateway, sup.port, sup.started_ms)
 
     def _resolve_applied(self, applied: LoadedConfig, fallback: ResolvedGateway) -> ResolvedGateway:

@@ -124,7 +124,7 @@ class WorkerRuntime:
             ctx.term()
             return 0
         g = cfg.gateway
-        logs.configure(g.log_file, f"worker-{name}", verbose=g.verbose, level=g.log_level)
+        logs.configure_gateway(g, f"worker-{name}")
         link.start_heartbeat()
         try:
             self.worker = self.factory(cfg)
@@ -208,7 +208,7 @@ class WorkerRuntime:
 
     def _on_apply(self, msg: control.ApplyConfig) -> None:
         g = msg.gateway
-        logs.configure(g.log_file, f"worker-{os.environ.get('OPENCLAW_CHILD_NAME', 'worker')}", verbose=g.verbose, level=g.log_level)
+        logs.configure_gateway(g, f"worker-{os.environ.get('OPENCLAW_CHILD_NAME', 'worker')}")
         self.worker.gateway = g
         self.worker.apply_config(msgspec.json.decode(msg.config) if msg.config else {}, msg.paths)
         self._publish_health()
