@@ -143,16 +143,28 @@ def status(
 @app.command("logs")
 def logs(
     url: str | None = gc.UrlOpt, token: str | None = gc.TokenOpt, password: str | None = gc.PasswordOpt,
+    port: int | None = typer.Option(None, "--port", help="Local Gateway port."),
     timeout: int = typer.Option(30000, "--timeout", help="Timeout in ms."), json_: bool = gc.JsonOpt,
-    limit: int = typer.Option(200, "--limit", help="Lines to show (1..5000)."),
-    max_bytes: int = typer.Option(250000, "--max-bytes", help="Bytes to read at most."),
+    limit: int | None = typer.Option(None, "--limit", help="Max lines to return (1..5000; default 200)."),
+    tail: int | None = typer.Option(None, "--tail", hidden=True, help="Same as --limit."),
+    max_bytes: int | None = typer.Option(None, "--max-bytes", help="Max bytes to read (default 250000)."),
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing new lines."),
-    interval: int = typer.Option(1000, "--interval", help="Poll interval in ms with --follow."),
+    interval: int = typer.Option(1000, "--interval", help="Polling interval in ms with --follow."),
+    plain: bool = typer.Option(False, "--plain", help="Plain text output (no ANSI styling)."),
+    no_color: bool = typer.Option(False, "--no-color", help="Disable ANSI colors."),
+    utc: bool = typer.Option(False, "--utc", help="Display timestamps in UTC."),
+    local_time: bool = typer.Option(False, "--local-time", help="Display timestamps in local time (default)."),
+    expect_final: bool = typer.Option(False, "--expect-final", hidden=True, help="Accepted for upstream compatibility."),
 ) -> None:
-    """Show the gateway's log file (via logs.tail)."""
-    from .logs_cmd import logs_cmd
+    """Tail the gateway's log (via logs.tail; from its file when the gateway is down)."""
+    from .logs_cmd import LogsOptions, logs_cmd
 
-    logs_cmd(url, token, password, timeout, json_, limit, max_bytes, follow, interval)
+    _ = (local_time, expect_final)
+    logs_cmd(LogsOptions(
+        url=url, token=token, password=password, port=port, timeout_ms=timeout, as_json=json_,
+        limit=limit if limit is not None else tail, max_bytes=max_bytes, follow=follow, interval_ms=interval,
+        plain=plain, no_color=no_color, utc=utc,
+    ))
 
 
 def run() -> None:

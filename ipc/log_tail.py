@@ -14,6 +14,7 @@ the stream (another log, a file recreated by hand) starts again at the tail.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from dataclasses import dataclass
@@ -71,17 +72,23 @@ class Segment:
         return Segment(self.path, self.base, size, self.fd, self.ident)
 
 
-def open_segment(path: Path) -> Segment | None:
-    """A file of the stream with its base; None if it is missing or not a regular file.
-    The caller closes `fd`."""
+def open_segment(path: Path, strict: bool = False) -> Segment | None:
+    """A file of the stream with its base; None if it is missing (or, unless `strict`, cannot be
+    read or is not a regular file: `strict` raises OSError for those). The caller closes `fd`."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
     except OSError:
+        if strict:
+            raise
         return None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             os.close(fd)
+            if strict:
+                raise OSError(errno.EINVAL, "not a regular file")
             return None
         head = os.pread(fd, min(HEADER_SCAN, st.st_size), 0) if st.st_size else b""
     except OSError:
@@ -175,7 +182,8 @@ def _rotated_since(newest: Segment) -> bool:
 
 def read_page(active: Path, rolling: bool, cursor: int | None, limit: int = DEFAULT_LIMIT,
               max_bytes: int = DEFAULT_MAX_BYTES) -> dict[str, Any]:
-    """`{file, cursor, size, lines, truncated, reset, skippedBytes?}` as `logs.tail` answers."""
+    """`{file, cursor, size, lines, truncated, reset, skippedBytes?}` as `logs.tail` answers.
+    Raises OSError when the file exists but cannot be read (or is not a regular file)."""
     opened = _Opened()
     try:
         return _read_page(opened, active, rolling, cursor, max(1, min(MAX_LIMIT, limit)), max(1, min(MAX_BYTES, max_bytes)))
@@ -184,7 +192,7 @@ def read_page(active: Path, rolling: bool, cursor: int | None, limit: int = DEFA
 
 
 def _read_page(opened: _Opened, active: Path, rolling: bool, cursor: int | None, limit: int, max_bytes: int) -> dict[str, Any]:
-    newest = opened.add(open_segment(active))
+    newest = opened.add(open_segment(active, strict=True))
     if newest is None:  # not written yet (after midnight, or rotating this instant): the newest kept
         files = stream_files(active, rolling)
         newest = opened.add(open_segment(files[-1].path)) if files else None
