@@ -25,7 +25,7 @@ LEGACY_TEMPLATE = "openclaw-YYYY-MM-DD.log"  # upstream's placeholder name, roll
 
 DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_FILES = 5
-DEFAULT_RETENTION_DAYS = 7
+DEFAULT_RETENTION_DAYS = 3  # with the defaults, at most 4 dates x 6 files x 50 MiB (upstream: ~1.2 GB too)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
+import pty
+import re
 import shutil
 import signal
 import subprocess
@@ -40,6 +43,34 @@ def events(gw: Gateway, texts: list[str]) -> None:
             assert c.call("system-event", {"text": text, "instanceId": "logs-test"})["ok"]
     finally:
         c.close()
+
+
+def on_a_terminal(home: Home, *args: str, no_color_env: bool = False) -> str:
+    """`openclaw <args>` with its stdout on a pseudo-terminal; what it printed there."""
+    env = home.env()
+    if not no_color_env:
+        env.pop("NO_COLOR")
+    main, sub = pty.openpty()
+    try:
+        proc = subprocess.run([OPENCLAW, *args], env=env, stdout=sub, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                              timeout=30, check=False)
+        os.close(sub)
+        sub = -1
+        assert proc.returncode == 0, proc.stderr
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(main, 65536)
+            except OSError:  # EIO: the terminal's other side is closed and drained
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return b"".join(chunks).decode(errors="replace")
+    finally:
+        os.close(main)
+        if sub >= 0:
+            os.close(sub)
 
 
 def jsonl(text: str) -> list[dict[str, Any]]:
@@ -230,6 +261,14 @@ def test_json_shapes_and_the_truncated_notice(gateway: Gateway) -> None:
     out = r.stdout.splitlines()
     assert r.returncode == 0 and out[0] == f"Log file: {home.log_file}" and len(out) == 3
     assert "\x1b[" not in r.stdout and " info " in out[1]
+
+    tty = on_a_terminal(home, "logs", "--limit", "3")
+    assert "\x1b[36minfo\x1b[0m" in tty and "\x1b[2mLog file:\x1b[0m" in tty  # coloured by level on a TTY
+    assert re.search(r"\x1b\[2m\d\d:\d\d:\d\d[+-]\d\d:\d\d\x1b\[0m", tty)  # the short local time
+    for plain in (on_a_terminal(home, "logs", "--limit", "3", "--no-color"),
+                  on_a_terminal(home, "logs", "--limit", "3", "--plain"),
+                  on_a_terminal(home, "logs", "--limit", "3", no_color_env=True)):
+        assert "\x1b[" not in plain and "info" in plain
 
     assert home.cli("logs", "--limit", "0").returncode == 2
     assert home.cli("logs", "--max-bytes", "2000000").returncode == 2

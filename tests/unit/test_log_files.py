@@ -246,3 +246,22 @@ def test_writer_processes_racing_rotation_lose_and_repeat_nothing(tmp_path: Path
 
     seen = [(r["fields"]["who"], r["fields"]["i"]) for r in map(json.loads, followed) if r["message"] == "seq"]
     assert Counter(seen) == Counter(expected)
+
+
+def test_console_styles(monkeypatch: pytest.MonkeyPatch) -> None:
+    from openclaw.ipc.log_console import render
+
+    class Terminal:
+        def isatty(self) -> bool:
+            return True
+
+    when = _dt.datetime(2026, 11, 21, 9, 0, 16, 620000, tzinfo=_dt.UTC)
+    kw = {"when": when, "process": "frontend", "subsystem": "gateway/ws", "message": "hello", "fields": {"conn": 7},
+          "json_line": b'{"message":"hello"}\n'}
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    pretty = render("pretty", Terminal(), level="warn", **kw)
+    assert "\x1b[33mWARN \x1b[0m" in pretty and "\x1b[33mhello\x1b[0m conn=7" in pretty
+    assert render("compact", Terminal(), level="info", **kw) == "2026-11-21T09:00:16.620Z INFO  [frontend] gateway/ws: hello conn=7"
+    assert render("json", Terminal(), level="info", **kw) == '{"message":"hello"}'
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[" not in render("pretty", Terminal(), level="error", **kw)
