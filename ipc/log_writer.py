@@ -16,8 +16,7 @@ Rotation (ipc/log_files.py names) is coordinated by a lock file next to the log
 * at local midnight a rolling log switches to the new date's file the same way.
 
 Every wait for the lock is bounded (a process stopped while holding it must not stall the
-others): past the bound a line is written without the lock and a rotation is skipped until the
-next line.
+others): past the bound the line is written anyway and the lock is left alone for a while.
 """
 
 from __future__ import annotations
@@ -49,10 +48,11 @@ BACKOFF_MAX_S = 5.0
 def _backoff(failures: int) -> float:
     return min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** min(failures, 10))
 
+
 Header = Callable[[str, int], bytes]  # (previous file name, stream base) -> the header line
 
 
-class LogFileRefused(Exception):
+class LogFileRefused(OSError):
     """The log file, its lock or the shared log folder is not safely ours."""
 
 
