@@ -56,7 +56,7 @@ class ResolvedGateway(msgspec.Struct, kw_only=True):
     log_max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     log_max_files: int = DEFAULT_MAX_FILES
     log_retention_days: int = DEFAULT_RETENTION_DAYS
-    console_level: str = "info"
+    console_level: str | None = None  # None: info, or warn when the output is a regular file
     console_style: str | None = None  # None: pretty on a terminal, compact otherwise
     tick_interval_ms: int = 30000
     handshake_timeout_ms: int = 15000
@@ -258,7 +258,7 @@ def resolve_gateway(
         log_max_file_bytes=config_value(data, "logging.maxFileBytes", DEFAULT_MAX_FILE_BYTES),
         log_max_files=config_value(data, "logging.maxFiles", DEFAULT_MAX_FILES),
         log_retention_days=config_value(data, "logging.retentionDays", DEFAULT_RETENTION_DAYS),
-        console_level=config_value(data, "logging.consoleLevel", "info"),
+        console_level=config_value(data, "logging.consoleLevel"),
         console_style=config_value(data, "logging.consoleStyle"),
         verbose=opts.verbose,
         ws_log=opts.ws_log,

@@ -16,6 +16,7 @@ import atexit
 import datetime as _dt
 import os
 import socket
+import stat
 import sys
 import threading
 import time as _time
@@ -43,7 +44,7 @@ class LogSettings:
     file: str | None  # None: no file (warnings and errors to stderr)
     rolling: bool = False
     level: str = "info"
-    console_level: str = "silent"
+    console_level: str | None = "silent"  # None: info, or warn when stdout is a regular file
     console_style: str | None = None  # None: pretty on a terminal, compact otherwise
     verbose: bool = False
     rotation: Rotation = field(default_factory=Rotation)
@@ -67,7 +68,7 @@ class _Sink:
         with self.lock:
             self.process = process
             file_level = LEVELS.get(settings.level, LEVELS["info"])
-            console_level = LEVELS.get(settings.console_level, LEVELS["info"])
+            console_level = LEVELS.get(settings.console_level or default_console_level(), LEVELS["info"])
             if settings.verbose:
                 file_level, console_level = min(LEVELS["debug"], file_level), LEVELS["debug"]
             self.file_level, self.console_level = file_level, console_level
@@ -179,6 +180,15 @@ class _Sink:
                 text = render(self.console_style, stream, level=level, when=now, process=self.process,
                               subsystem=subsystem, message=message, fields=fields, json_line=line)
                 self.console.put(stream, text)
+
+
+def default_console_level() -> str:
+    """`info`, except when stdout is a regular file (nohup.out, a service's output file): that
+    copy would grow without rotation, and the log file has every line already."""
+    try:
+        return "warn" if stat.S_ISREG(os.fstat(1).st_mode) else "info"
+    except OSError:
+        return "info"
 
 
 _sink = _Sink()

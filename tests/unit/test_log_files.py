@@ -265,3 +265,12 @@ def test_console_styles(monkeypatch: pytest.MonkeyPatch) -> None:
     assert render("json", Terminal(), level="info", **kw) == '{"message":"hello"}'
     monkeypatch.setenv("NO_COLOR", "1")
     assert "\x1b[" not in render("pretty", Terminal(), level="error", **kw)
+
+
+def test_default_console_level_is_warn_when_the_output_is_a_file(tmp_path: Path) -> None:
+    code = "import sys; from openclaw.ipc.logs import default_console_level as d; sys.stderr.write(d())"
+    piped = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=True)
+    assert piped.stderr == "info"  # a terminal or a pipe (journald, `| tee`)
+    with open(tmp_path / "nohup.out", "wb") as out:
+        to_file = subprocess.run([sys.executable, "-c", code], stdout=out, stderr=subprocess.PIPE, text=True, check=True)
+    assert to_file.stderr == "warn"  # a copy of every line that nothing rotates: warnings only
