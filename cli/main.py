@@ -6,10 +6,14 @@ import typer
 
 from openclaw.ipc.version import COMPAT_VERSION, GATEWAY_VERSION
 
-from . import options as gc
 from . import gateway_run as gr
+from . import help_render
+from . import options as gc
 from .config_app import config_app
 from .globals import OPTIONS
+from .profile_guard import check_profile_or_exit
+
+help_render.install()
 
 app = typer.Typer(
     name="openclaw",
@@ -35,6 +39,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     profile: str | None = typer.Option(None, "--profile", help="Use ~/.openclaw-<name> for state and config."),
     dev: bool = typer.Option(False, "--dev", help="Dev profile: ~/.openclaw-dev, port 19001."),
     no_color: bool = typer.Option(False, "--no-color", help="Disable colours (NO_COLOR is honoured too)."),
@@ -43,7 +48,8 @@ def root(
     OPTIONS.profile = profile
     OPTIONS.dev = dev
     OPTIONS.color = not no_color
-
+    if ctx.invoked_subcommand != "gateway":  # the gateway group checks for its client verbs
+        check_profile_or_exit()
 
 
 @gateway_app.callback()
@@ -56,6 +62,8 @@ def gateway(
     raw_stream: bool = gr.RawStreamOpt, raw_stream_path: str | None = gr.RawStreamPathOpt,
 ) -> None:
     """Run the Gateway in the foreground (same as `gateway run`)."""
+    if ctx.invoked_subcommand not in (None, "run"):
+        check_profile_or_exit()  # `gateway [run]` is refused by the gateway itself (exit 78)
     if ctx.invoked_subcommand is None:
         gr.run_gateway(
             port=port, bind=bind, auth=auth, token=token, password=password, password_file=password_file,

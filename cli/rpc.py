@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from openclaw.ipc.errors import ExitCode
 
+from .auth_hint import auth_json, describe_auth_refusal, is_auth_refusal
 from .client import GatewayClient, RpcError, TransportError
 from .output import fail, fail_json
 from .target import CredentialsRequired, Target, resolve_target
@@ -48,9 +49,13 @@ def with_client(
             fail_json(exc.to_json(), {"gateway": {"url": target.url, "urlSource": target.url_source}})
         fail(f"{exc.message}\nTarget: {target.url} ({target.url_source})", ExitCode.FAILURE)
     except RpcError as exc:
+        err: dict[str, Any] = exc.error
+        if exc.during_connect and is_auth_refusal(err):  # say which credential was looked for, and where
+            if as_json:
+                fail_json(exc.to_json(), {"auth": auth_json(target, err)})
+            fail(describe_auth_refusal(target, err), ExitCode.FAILURE)
         if as_json:
             fail_json(exc.to_json())
-        err: dict[str, Any] = exc.error
         detail = err.get("details")
         extra = f" [{detail.get('code')}]" if isinstance(detail, dict) and detail.get("code") else ""
         fail(f"Gateway error {err.get('code')}{extra}: {err.get('message')}", ExitCode.FAILURE)

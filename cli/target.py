@@ -54,6 +54,8 @@ def resolve_target(url: str | None, token: str | None, password: str | None) -> 
         if not (token or password):
             raise CredentialsRequired(
                 "gateway url override requires explicit credentials\n"
+                f"With --url {url} the CLI sends only --token / --password: it does not use OPENCLAW_GATEWAY_TOKEN, "
+                "gateway.auth.* in the config or the runtime token file, which belong to this machine's gateway.\n"
                 "Fix: pass --token or --password (or unset --url to use this machine's gateway config)."
             )
         url_source = "cli --url"

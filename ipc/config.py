@@ -23,6 +23,7 @@ from .errors import ConfigRefusal
 from .launch import LaunchOptions
 from .paths import Paths, default_log_file, profile_default_port
 
+MIN_SECRET_CHARS = 24  # shorter tokens/passwords start with a warning (supervisor/bootstrap.py, `openclaw doctor`)
 PLACEHOLDER_SECRETS = {
     "", "undefined", "null", "none", "changeme", "change-me", "your-token", "<token>", "__openclaw_redacted__",
 }
