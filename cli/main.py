@@ -163,5 +163,20 @@ def logs(
     logs_cmd(url, token, password, timeout, json_, limit, max_bytes, follow, interval)
 
 
+@app.command("doctor")
+def doctor(
+    fix: bool = typer.Option(False, "--fix", help="Apply the safe repairs (permissions, stale records, unit drift)."),
+    repair: bool = typer.Option(False, "--repair", help="Same as --fix."),
+    json_: bool = gc.JsonOpt,
+    deep: bool = typer.Option(False, "--deep", help="Also scan for other gateway services on this host."),
+    non_interactive: bool = typer.Option(False, "--non-interactive", help="Never prompt (doctor never does)."),
+    yes: bool = typer.Option(False, "--yes", help="Accept defaults without prompting (doctor never prompts)."),
+) -> None:
+    """Check this profile's gateway setup (config, port, records, permissions, token, logs, service) and repair what is safe."""
+    from .doctor import doctor_cmd
+
+    doctor_cmd(fix=fix or repair, as_json=json_, deep=deep)
+
+
 def run() -> None:
     app()
