@@ -173,7 +173,7 @@ def doctor(
     yes: bool = typer.Option(False, "--yes", help="Accept defaults without prompting (doctor never prompts)."),
 ) -> None:
     """Check this profile's gateway setup (config, port, records, permissions, token, logs, service) and repair what is safe."""
-    from .doctor import doctor_cmd
+    from .doctor.runner import doctor_cmd
 
     doctor_cmd(fix=fix or repair, as_json=json_, deep=deep)
 
