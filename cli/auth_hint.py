@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from openclaw.ipc.config import config_value
-from openclaw.ipc.port_owners import describe_owner, port_owners
 
 from .target import Target
 
@@ -92,6 +91,8 @@ def _whose_port(target: Target) -> str | None:
     port = _local_port(target)
     if port is None:
         return None
+    from openclaw.ipc.port_owners import describe_owner, port_owners  # psutil: only on this error path
+
     mine = target.paths.profile or "default"
     for owner in port_owners(port, target.paths.home):
         if not owner.is_gateway:

@@ -95,9 +95,10 @@ def _start_gateway_expecting_busy(home: Home, port: int, env: dict[str, str]) ->
 def test_busy_port_names_a_foreign_holder_without_suggesting_gateway_stop(home: Home) -> None:
     home.write_config(home.default_config())
     port = free_port()
+    script = (f"import socket,time; s=socket.socket(); s.bind(('127.0.0.1',{port})); s.listen(); "
+              "print('up', flush=True); time.sleep(60)")
     squatter = subprocess.Popen(
-        [sys.executable, "-c", f"import socket,time; s=socket.socket(); s.bind(('127.0.0.1',{port})); s.listen(); "
-                               "print('up', flush=True); time.sleep(60)"],
+        [sys.executable, "-c", script],
         stdout=subprocess.PIPE, text=True,
     )
     try:
