@@ -132,8 +132,9 @@ def test_busy_port_offers_ctrl_c_for_a_foreground_gateway(tmp_path: Path) -> Non
     gw = ScriptGateway(fg, [OPENCLAW, "gateway", "--port", str(port)], fg.env(), stdin=slave, start_new_session=True,
                        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
     try:
-        gw.start().wait_ready()
-        os.close(slave)
+        gw.start()
+        os.close(slave)  # the gateway holds it now, as its controlling terminal
+        gw.wait_ready()
         other = Home(tmp_path, profile="b")
         other.write_config(other.default_config())
         err = _start_gateway_expecting_busy(other, port, other.env(OPENCLAW_PROFILE="b"))

@@ -28,12 +28,17 @@ def _main_profile(tmp_path: Path) -> tuple[Home, Home]:
 def test_every_verb_refuses_a_profile_pointed_at_another_profiles_state_dir(tmp_path: Path) -> None:
     main, rescue = _main_profile(tmp_path)
     env = rescue.env(OPENCLAW_STATE_DIR=str(main.state_dir))
-    for verb in VERBS:
-        r = rescue.cli("--profile", "rescue", *verb, env=env)
-        assert r.returncode == 2, (verb, r.stdout, r.stderr)
-        assert f'profile "rescue" (--profile rescue) conflicts with OPENCLAW_STATE_DIR={main.state_dir}' in r.stderr
-        assert 'the state dir of profile "main"' in r.stderr and "`openclaw --profile main ...`" in r.stderr
-        assert "Traceback" not in r.stderr
+    procs = [  # all at once: each is refused before it does anything
+        (verb, subprocess.Popen([OPENCLAW, "--profile", "rescue", *verb], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL))
+        for verb in VERBS
+    ]
+    for verb, proc in procs:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 2, (verb, out, err)
+        assert f'profile "rescue" (--profile rescue) conflicts with OPENCLAW_STATE_DIR={main.state_dir}' in err
+        assert 'the state dir of profile "main"' in err and "`openclaw --profile main ...`" in err
+        assert "Traceback" not in err
     assert not rescue.state_dir.exists()  # nothing was created for the refused profile
 
 
