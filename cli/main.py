@@ -155,5 +155,10 @@ def logs(
     logs_cmd(url, token, password, timeout, json_, limit, max_bytes, follow, interval)
 
 
+from .service.commands import register as _register_service_commands
+
+_register_service_commands(app, gateway_app)  # gateway install|start|stop|restart|uninstall, service *, setup, onboard
+
+
 def run() -> None:
     app()
