@@ -171,7 +171,7 @@ def install(
         if running and view.installed:
             out.hints.append(f"A gateway of this profile is running (pid {running['pid']}) with the old definition: "
                              f"`{ctx.cli} gateway stop` then `{ctx.cli} gateway start` to run the new one.")
-    out.service = service_json(inspect_service(paths, ctx.platform, ctx.layout.system, query=False))
+    out.service = service_json(inspect_service(paths, ctx.platform, ctx.layout.system))
     return out
 
 

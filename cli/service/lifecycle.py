@@ -97,7 +97,8 @@ def _start_managed(out: Outcome, ctx: ServiceContext, view: ServiceView) -> Outc
 def _launch_command(ctx: ServiceContext, view: ServiceView) -> tuple[list[str], dict[str, str], str | None, str]:
     """What the no-manager path runs: the installed definition's command and environment, else the
     command install would write now. Raises ConfigRefusal (bad port in the config/env) or ValueError."""
-    env = dict(os.environ)
+    # as under a service manager: this shell's OPENCLAW_* variables are not passed on, only the definition's
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCLAW_")}
     definition = read_definition(ctx.layout) if view.installed else None
     if definition is not None and definition.argv:
         env.update(definition_env(definition))

@@ -29,24 +29,51 @@ from .process_path import frontend_pid, gone
 
 
 @dataclass
+class Secret:
+    token: str | None
+    password: str | None
+    source: str
+
+
+@dataclass
 class Credentials:
-    token: str | None = None
-    password: str | None = None
-    source: str | None = None
+    """Every secret this profile's gateway may accept, best first; a probe that succeeds with one
+    moves it to the front, so later calls use it."""
+
+    candidates: list[Secret] = field(default_factory=list)
     looked_in: list[str] = field(default_factory=list)
+
+    @property
+    def token(self) -> str | None:
+        return self.candidates[0].token if self.candidates else None
+
+    @property
+    def password(self) -> str | None:
+        return self.candidates[0].password if self.candidates else None
+
+    @property
+    def source(self) -> str | None:
+        return self.candidates[0].source if self.candidates else None
+
+    def prefer(self, secret: Secret) -> None:
+        self.candidates.remove(secret)
+        self.candidates.insert(0, secret)
 
 
 def gateway_credentials(paths: Paths, service_env: dict[str, str] | None = None) -> Credentials:
-    """The secret the gateway of this profile accepts, looked for where that gateway reads it:
-    the service's EnvironmentFile, this shell's environment, the config, the runtime token file."""
-    looked: list[str] = []
+    """Where a gateway of this profile reads its secret: the service's environment (its EnvironmentFile),
+    the config, the runtime token file; and this shell's environment (a gateway run by hand from it)."""
+    creds = Credentials()
+
+    def add(token: str | None, password: str | None, source: str) -> None:
+        if (token or password) and all((c.token, c.password) != (token, password) for c in creds.candidates):
+            creds.candidates.append(Secret(token, password, source))
+
     for where, env in (("the service environment", service_env or {}), ("this shell's environment", os.environ)):
-        looked.append(f"{where} (OPENCLAW_GATEWAY_TOKEN/PASSWORD)")
-        if env.get("OPENCLAW_GATEWAY_TOKEN"):
-            return Credentials(env["OPENCLAW_GATEWAY_TOKEN"], None, f"{where} OPENCLAW_GATEWAY_TOKEN", looked)
-        if env.get("OPENCLAW_GATEWAY_PASSWORD"):
-            return Credentials(None, env["OPENCLAW_GATEWAY_PASSWORD"], f"{where} OPENCLAW_GATEWAY_PASSWORD", looked)
-    looked.append(f"{paths.config_path} (gateway.auth.token/password)")
+        creds.looked_in.append(f"{where} (OPENCLAW_GATEWAY_TOKEN/PASSWORD)")
+        add(env.get("OPENCLAW_GATEWAY_TOKEN"), None, f"{where} OPENCLAW_GATEWAY_TOKEN")
+        add(None, env.get("OPENCLAW_GATEWAY_PASSWORD"), f"{where} OPENCLAW_GATEWAY_PASSWORD")
+    creds.looked_in.append(f"{paths.config_path} (gateway.auth.token/password)")
     try:
         config = load_config(paths.config_path).data
     except ConfigRefusal:
@@ -54,16 +81,16 @@ def gateway_credentials(paths: Paths, service_env: dict[str, str] | None = None)
     for key in ("token", "password"):
         value = config_value(config, f"gateway.auth.{key}")
         if isinstance(value, str) and value.strip():
-            return Credentials(value if key == "token" else None, value if key == "password" else None,
-                               f"config gateway.auth.{key}", looked)
-    looked.append(str(paths.runtime_token_file))
+            add(value if key == "token" else None, value if key == "password" else None, f"config gateway.auth.{key}")
+    creds.looked_in.append(str(paths.runtime_token_file))
     try:
-        token = paths.runtime_token_file.read_text().strip()
+        add(paths.runtime_token_file.read_text().strip() or None, None, "runtime token file")
     except OSError:
-        token = ""
-    if token:
-        return Credentials(token, None, "runtime token file", looked)
-    return Credentials(None, None, None, looked)
+        pass
+    # the shell's own variables come after the files: a service never sees them
+    shell = [c for c in creds.candidates if c.source.startswith("this shell")]
+    creds.candidates = [c for c in creds.candidates if c not in shell] + shell
+    return creds
 
 
 def connect_host(rec: InstanceRecord) -> str:
@@ -89,10 +116,9 @@ class Probe:
     error: str | None = None
 
 
-def probe(rec: InstanceRecord, creds: Credentials, timeout_s: float) -> Probe:
-    url = f"ws://{connect_host(rec)}:{rec.port}"
-    client = GatewayClient(url, token=creds.token, password=creds.password, timeout_s=max(0.2, timeout_s),
-                           client_id="cli", mode="cli", scopes=[scopes.READ])
+def _probe_one(url: str, secret: Secret | None, timeout_s: float) -> Probe:
+    client = GatewayClient(url, token=secret.token if secret else None, password=secret.password if secret else None,
+                           timeout_s=max(0.2, timeout_s), client_id="cli", mode="cli", scopes=[scopes.READ])
     try:
         hello = client.connect()
         server = hello.get("server") if isinstance(hello, dict) else None
@@ -111,6 +137,19 @@ def probe(rec: InstanceRecord, creds: Credentials, timeout_s: float) -> Probe:
         return Probe(False, url, auth_rejected=True, error=f"{exc.error.get('code')}: {exc.error.get('message')}")
     finally:
         client.close()
+
+
+def probe(rec: InstanceRecord, creds: Credentials, timeout_s: float) -> Probe:
+    """hello-ok (and `status`) from the gateway of `rec`, trying each candidate secret once."""
+    url = f"ws://{connect_host(rec)}:{rec.port}"
+    result = Probe(False, url, error="no credentials found")
+    for secret in list(creds.candidates) or [None]:
+        result = _probe_one(url, secret, timeout_s)
+        if not result.auth_rejected:
+            if result.ok and secret is not None:
+                creds.prefer(secret)
+            return result
+    return result
 
 
 def http_ready(rec: InstanceRecord, timeout_s: float = 1.0) -> bool:

@@ -10,7 +10,6 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-
 from openclaw.cli.service import launchd_plist, systemd_unit, windows_task
 from openclaw.cli.service.definition import parse_env_file, render_env_file
 from openclaw.cli.service.layout import SYSTEM_DIR_ENV, layout_for
