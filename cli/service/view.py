@@ -222,6 +222,16 @@ def inspect_service(paths: Paths, platform: str | None = None, system: bool = Fa
     return view
 
 
+def inspect_profile_service(paths: Paths, platform: str | None = None, *, query: bool = True) -> ServiceView:
+    """The service this profile's lifecycle verbs act on: the user unit, or the system unit when only
+    that one is installed (linux); what `gateway status` should show by default."""
+    view = inspect_service(paths, platform, False, query=query)
+    if view.installed or view.platform != "linux":
+        return view
+    system_view = inspect_service(paths, platform, True, query=query)
+    return system_view if system_view.installed else view
+
+
 UNIT_PROFILE = re.compile(r"^openclaw-gateway(?:-(?P<profile>.+))?\.service$")
 PLIST_PROFILE = re.compile(r"^ai\.openclaw\.(?P<profile>.+)\.plist$")
 

@@ -16,7 +16,12 @@ from openclaw.cli.service.layout import SYSTEM_DIR_ENV, layout_for
 from openclaw.cli.service.lifecycle import _restart_flags, parse_duration_ms
 from openclaw.cli.service.outcome import UsageProblem
 from openclaw.cli.service.spec import build_spec, openclaw_program, resolve_service_port
-from openclaw.cli.service.view import drift_issues, inspect_service, other_services
+from openclaw.cli.service.view import (
+    drift_issues,
+    inspect_profile_service,
+    inspect_service,
+    other_services,
+)
 from openclaw.ipc.errors import ConfigRefusal
 from openclaw.ipc.paths import Paths, profile_default_port, resolve_paths
 from openclaw.ipc.version import GATEWAY_VERSION
@@ -195,11 +200,14 @@ def test_other_services_lists_other_profiles_and_system_units(tmp_path: Path, mo
         spec.layout.definition_path.parent.mkdir(parents=True, exist_ok=True)
         spec.layout.definition_path.write_text(systemd_unit.render(spec))
     (main_spec.layout.definition_path.parent / "unrelated.service").write_text("[Service]\nExecStart=/bin/true\n")
+    assert inspect_profile_service(main, "linux", query=False).manager == "systemd-user"
     others = other_services(main, "linux", query=False)
     found = sorted((v.manager, v.label, v.profile) for v in others)
     assert found == [("systemd-system", "openclaw-gateway.service", None),
                      ("systemd-user", "openclaw-gateway-rescue.service", "rescue")]
     assert all(v.definition and v.definition["marker"] == "openclaw" for v in others)
+    main_spec.layout.definition_path.unlink()  # only the system unit left: that is the profile's service
+    assert inspect_profile_service(main, "linux", query=False).manager == "systemd-system"
 
 
 def test_restart_flags_map_onto_restart_requests_or_are_refused() -> None:
