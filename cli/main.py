@@ -11,6 +11,7 @@ from . import help_render
 from . import options as gc
 from .config_app import config_app
 from .globals import OPTIONS
+from .service.commands import register as register_service_commands
 from .profile_guard import check_profile_or_exit
 
 help_render.install()
@@ -176,6 +177,9 @@ def doctor(
     from .doctor.runner import doctor_cmd
 
     doctor_cmd(fix=fix or repair, as_json=json_, deep=deep)
+
+
+register_service_commands(app, gateway_app)  # gateway install|start|stop|restart|uninstall, service *, setup, onboard
 
 
 def run() -> None:
