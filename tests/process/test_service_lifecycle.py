@@ -56,6 +56,7 @@ def test_install_start_restart_stop_uninstall_without_a_service_manager(kit: Ser
     assert restarted["ready"]["pid"] == pid  # the supervisor kept its PID
     assert restarted["ready"]["generation"] == restarted["before"]["generation"] + 1
     assert restarted["ready"]["frontendPid"] != restarted["before"]["frontendPid"]
+    assert restarted["ready"]["bootId"] != restarted["before"]["bootId"]  # a fresh boot, as upstream
     assert psutil.Process(pid).is_running()
 
     tree = {pid, *(k.pid for k in psutil.Process(pid).children(recursive=True))}
