@@ -158,16 +158,18 @@ def resolve_gateway(
     if errors:
         raise ConfigRefusal(f"Invalid config {loaded.path}: {first_error_text(errors)}")
     if not opts.allow_unconfigured:
+        profile_flag = {None: "", "dev": "--dev "}.get(paths.profile, f"--profile {paths.profile} ")
         if not loaded.exists:
             raise ConfigRefusal(
-                f"Missing config ({loaded.path}). Run `openclaw gateway --dev` for a dev setup, "
-                "set gateway.mode=local, or pass --allow-unconfigured."
+                f"Missing config ({loaded.path}). Run `openclaw {profile_flag}setup` (or `openclaw {profile_flag}onboard "
+                "--mode local`), set gateway.mode=local, or pass --allow-unconfigured."
             )
         mode = config_value(data, "gateway.mode")
         if mode is None:
             raise ConfigRefusal(
                 "Gateway start blocked: existing config is missing gateway.mode. Treat this as suspicious "
-                "or clobbered config. Set gateway.mode=local manually, or pass --allow-unconfigured."
+                f"or clobbered config. If it is yours, set it: `openclaw {profile_flag}config set gateway.mode local` "
+                f"(or replace the file: `openclaw {profile_flag}setup --force`), or pass --allow-unconfigured."
             )
         if mode != "local":
             raise ConfigRefusal(
