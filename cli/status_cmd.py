@@ -110,6 +110,9 @@ def gather(target: Target, timeout: int, probe: bool, require_rpc: bool, deep: b
         line = last_error_line(Path(out["logFile"]), require_error=out["port"]["status"] == "busy")
         if line:
             out["lastError"] = line
+    stale_own = [i for i in everyone if not i.alive and _same_dir(i.record.state_dir, paths.state_dir)]
+    if stale_own:
+        out["staleRecord"] = _other_json(stale_own[0])
     out["extraServices"] = _extra_services(paths) if deep else []
     if deep:
         out["otherGateways"] = [_other_json(i) for i in others]
@@ -182,7 +185,7 @@ def _gateway_block(target: Target, port: int, port_source: str, instance: Instan
     }
     if instance is not None:
         out["bindHosts"] = list(instance.bind_hosts)
-    if bind_mode == "loopback" and target.url_source != "cli --url":
+    if bind_mode == "loopback" and target.url_source not in ("cli --url", "env OPENCLAW_GATEWAY_URL"):
         out["probeNote"] = "Loopback-only gateway; only local clients can connect."
     return out
 

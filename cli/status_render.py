@@ -168,6 +168,10 @@ def print_status(out: dict[str, Any], deep: bool) -> None:
         print(f"{_label('Gateway version:')} {out['gateway']['version']}")
         print()
     print(f"{_label('Runtime:')} {runtime_line(out['service'])}")
+    stale = out.get("staleRecord")
+    if stale:
+        print(style(f"Stale instance record: {stale.get('staleReason')} ({stale['registryPath']})", fg="yellow"))
+        print(f"{_label('Cleanup hint:')} {' or '.join(stale.get('cleanupHints') or [])}")
     rpc = out.get("rpc")
     if rpc is None:
         print(f"{_label('Connectivity probe:')} skipped (--no-probe)")

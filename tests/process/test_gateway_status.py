@@ -108,6 +108,27 @@ def test_status_when_nothing_runs(home: Home) -> None:
     assert "Runtime: stopped" in text and "Connectivity probe: failed" in text and f"Port {port} is free" in text
 
 
+def test_a_stale_record_of_this_profile(home: Home, tmp_path) -> None:
+    """A gateway killed with SIGKILL leaves its records: reported as stale, with the cleanup."""
+    port = free_port()
+    home.write_config(home.default_config(port=port))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    rec = _record(home, dead.pid, port, tmp_path / "gone.log")
+    registry = home.home / ".local" / "state" / "openclaw" / "gateways"
+    registry.mkdir(parents=True)
+    (registry / "default.json").write_text(json.dumps(rec))
+    home.state_dir.joinpath("gateway.instance.json").write_text(json.dumps(rec))
+    out = status(home, "--no-probe")
+    assert out["service"]["runtime"]["status"] == "stopped" and out["instance"] is None
+    assert out["staleRecord"]["pid"] == dead.pid and "not running" in out["staleRecord"]["staleReason"]
+    assert out["staleRecord"]["cleanupHints"] == [
+        "openclaw doctor --fix", f"rm {registry / 'default.json'} {home.state_dir / 'gateway.instance.json'}",
+    ]
+    text = human(home, "--no-probe")
+    assert "Stale instance record: pid" in text and "openclaw doctor --fix or rm " in text
+
+
 def test_port_held_by_another_program(home: Home) -> None:
     port = free_port()
     home.write_config(home.default_config(port=port))
