@@ -5,7 +5,7 @@ manager or the instance record), `config` (cli and daemon paths), `gateway` (bin
 the port came from, probe URL), `port` (every listener, attributed), `lastError` (when the gateway
 looks running but its port is closed or does not answer: the newest error line of its log, read
 from a bounded tail), `rpc` (WS connect + `status`), and with `--deep` `extraServices` (other
-gateway-like service definitions) and `otherGateways` (every other registered instance).
+gateway-like service definitions and every other registered gateway: status_deep.py).
 Rendering is `status_render.py`.
 """
 
@@ -20,10 +20,8 @@ from openclaw.ipc.config_file import load_config
 from openclaw.ipc.config_schema import validate
 from openclaw.ipc.errors import ConfigRefusal, ExitCode
 from openclaw.ipc.instance_registry import (
-    Instance,
     InstanceRecord,
     list_instances,
-    read_record,
     running_instance,
 )
 from openclaw.ipc.paths import Paths, default_log_file
@@ -35,6 +33,7 @@ from .output import fail, fail_json, print_json
 from .port_report import port_report
 from .rpc import target_or_exit
 from .service_block import looks_running, service_block
+from .status_deep import gateway_entry, instance_json, service_entries
 from .target import Target, resolve_local_port
 
 REQUIRE_RPC_WITHOUT_PROBE = (
@@ -112,10 +111,8 @@ def gather(target: Target, timeout: int, probe: bool, require_rpc: bool, deep: b
             out["lastError"] = line
     stale_own = [i for i in everyone if not i.alive and _same_dir(i.record.state_dir, paths.state_dir)]
     if stale_own:
-        out["staleRecord"] = _other_json(stale_own[0])
-    out["extraServices"] = _extra_services(paths) if deep else []
-    if deep:
-        out["otherGateways"] = [_other_json(i) for i in others]
+        out["staleRecord"] = instance_json(stale_own[0])
+    out["extraServices"] = [*service_entries(paths), *(gateway_entry(i) for i in others)] if deep else []
     return out
 
 
@@ -251,48 +248,3 @@ def _foreign_gateway(rpc: dict[str, Any], target: Target) -> str | None:
         f"the gateway answering at {target.url} runs the config {answered}, not this profile's "
         f"{target.paths.config_path}: another profile's gateway holds this port"
     )
-
-
-def _extra_services(paths: Paths) -> list[dict[str, Any]]:
-    from .service.view import other_services
-
-    try:
-        views = other_services(paths)
-    except Exception:  # noqa: BLE001 (best effort, as upstream's scan)
-        return []
-    out = []
-    for v in views:
-        scope = "system" if v.manager in ("systemd-system",) else "user"
-        out.append({
-            "platform": v.platform, "label": v.label, "detail": f"unit: {v.definition_path}" if v.platform == "linux"
-            else f"plist: {v.definition_path}" if v.platform == "darwin" else str(v.definition_path),
-            "scope": scope, "marker": "openclaw", "legacy": False, "manager": v.manager,
-            "definitionPath": str(v.definition_path) if v.definition_path else None, "installed": v.installed,
-            "loaded": v.loaded, "state": v.state, "mainPid": v.main_pid, "profile": (v.definition or {}).get("profile"),
-            "cleanupHints": cleanup_hints(v.platform, v.label, scope, v.definition_path),
-        })
-    return out
-
-
-def cleanup_hints(platform: str, label: str, scope: str, path: Path | None) -> list[str]:
-    """What upstream prints per extra service (inspection commands on Linux, removal elsewhere)."""
-    if platform == "linux":
-        return [f"systemctl --{scope} status -- {label}", f"systemctl --{scope} cat -- {label}"]
-    if platform == "darwin":
-        domain = "system" if scope == "system" else "gui/$UID"
-        hints = [f"launchctl bootout {domain}/{label}"]
-        return hints + ([f"rm {path}"] if path else [])
-    return [f'schtasks /Delete /TN "{label}" /F']
-
-
-def _other_json(inst: Instance) -> dict[str, Any]:
-    out = inst.to_json()
-    out["profileName"] = inst.profile_name
-    if not inst.alive:
-        files = [str(inst.path)]
-        own_file = Path(inst.record.state_dir) / "gateway.instance.json"
-        rec = read_record(own_file)
-        if rec is not None and rec.pid == inst.record.pid:
-            files.append(str(own_file))
-        out["cleanupHints"] = ["openclaw doctor --fix", "rm " + " ".join(files)]
-    return out

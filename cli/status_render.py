@@ -131,29 +131,30 @@ def _print_port(out: dict[str, Any]) -> None:
 
 def _print_deep(out: dict[str, Any]) -> None:
     extra = out.get("extraServices") or []
-    if extra:
+    services = [e for e in extra if e.get("kind") == "service"]
+    gateways = [e for e in extra if e.get("kind") == "gateway"]
+    if services:
         print(style("Other gateway-like services detected (best effort):", fg="yellow"))
-        for svc in extra:
+        for svc in services:
             print(f"- {svc['label']} ({svc['scope']}, {svc['detail']})")
-        for svc in extra:
+        for svc in services:
             name = "Inspection hint:" if svc["platform"] == "linux" else "Cleanup hint:"
             for hint in svc.get("cleanupHints") or []:
                 print(f"{_label(name)} {hint}")
     else:
         print("Other gateway-like services: none found")
-    others = out.get("otherGateways") or []
-    if not others:
+    if not gateways:
         print("Other gateways on this host: none registered")
     else:
         print(style("Other gateways on this host:", bold=True))
-        for inst in others:
+        for inst in gateways:
             where = f"pid {inst['pid']}, port {inst['port']}, state {inst['state_dir']}"
             if inst["alive"]:
                 print(f"- profile {inst['profileName']}: {where} ({style('running', fg='green')})")
             else:
                 print(f"- profile {inst['profileName']}: {where} ({style('stale', fg='yellow')}: {inst.get('staleReason')})")
                 print(f"  {_label('Cleanup hint:')} {' or '.join(inst.get('cleanupHints') or [])}")
-        if any(i["alive"] for i in others):
+        if any(i["alive"] for i in gateways):
             print("If you need multiple gateways (e.g., a rescue bot on the same host), isolate ports + config/state.")
     print()
 

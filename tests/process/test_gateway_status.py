@@ -248,18 +248,18 @@ def test_deep_lists_other_gateways_and_stale_records(gateway: Gateway, home: Hom
     (registry / "rescue.json").write_text(json.dumps(other))
 
     out = status(home, "--deep", "--no-probe")
-    others = {g["profileName"]: g for g in out["otherGateways"]}
+    others = {g["profileName"]: g for g in out["extraServices"] if g["kind"] == "gateway"}
     assert set(others) == {"old", "rescue"}  # not this gateway itself
     assert others["rescue"]["alive"] is True and others["rescue"]["pid"] == fake_supervisor.pid
     assert others["old"]["alive"] is False and "not running" in others["old"]["staleReason"]
     assert others["old"]["cleanupHints"] == [
         "openclaw doctor --fix", f"rm {registry / 'old.json'} {stale_dir / 'gateway.instance.json'}",
     ]
-    assert isinstance(out["extraServices"], list)
+    assert all({"label", "scope", "detail", "platform"} <= set(e) for e in out["extraServices"])  # upstream's keys
     text = human(home, "--deep", "--no-probe")
     assert "Other gateways on this host:" in text and "- profile rescue: pid" in text and "(running)" in text
     assert "- profile old: pid" in text and "stale" in text and "openclaw doctor --fix" in text
-    assert "otherGateways" not in status(home, "--no-probe")  # only with --deep
+    assert status(home, "--no-probe")["extraServices"] == []  # only with --deep
 
 
 def test_another_profiles_gateway_on_this_profiles_port(gateway: Gateway, home: Home, tmp_path) -> None:
