@@ -8,7 +8,9 @@ Output in upstream's `--json` shape; exit 1 only when no target is reachable.
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -52,17 +54,29 @@ TUNNEL_RESERVE_MS = 300  # what the tunnel's probe keeps of the budget
 RESULT_GRACE_S = 1.0
 
 
-@contextmanager
-def sigterm_as_exit() -> Iterator[None]:
-    """SIGTERM unwinds (so `finally` still kills the ssh tunnel) instead of ending the process at once."""
-    def on_term(signum: int, frame: Any) -> None:
-        raise SystemExit(128 + signum)
+class Aborted(BaseException):
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
 
-    previous = signal.signal(signal.SIGTERM, on_term)
+
+@contextmanager
+def abort_on_signals() -> Iterator[None]:
+    """SIGTERM/SIGINT unwind the probe (every `finally` runs, so the ssh tunnel is ended by PID), then
+    the process exits 143/130 at once, without waiting for the probe threads' budgets."""
+    def on_signal(signum: int, frame: Any) -> None:
+        raise Aborted(128 + signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
+    except Aborted as exc:
+        sys.stderr.write("gateway probe: interrupted\n")
+        sys.stderr.flush()
+        os._exit(exc.code)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def probe_cmd(
@@ -102,7 +116,7 @@ def probe_cmd(
     targets = base_targets(paths, config, url, token, password, port)
     remote_port = _remote_port(config, port, paths)
     deadline = started + timeout / 1000
-    with sigterm_as_exit():
+    with abort_on_signals():
         probed, tunnel_error = _run(targets, ssh_target, identity if isinstance(identity, str) else None,
                                     remote_port, config, token, password, deadline)
     if ssh_target is not None and tunnel_error:

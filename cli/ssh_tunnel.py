@@ -5,7 +5,7 @@ BatchMode (never a prompt), ExitOnForwardFailure (no silent half-tunnel), Strict
 (an unknown host key is an error, not trusted silently) and a bounded ConnectTimeout. Ready = the
 local port accepts a connection; ssh exiting first is an error carrying its stderr. `close()`
 always ends the ssh process by its PID (SIGTERM, then SIGKILL), and ssh is told to die with us
-(PR_SET_PDEATHSIG) if the CLI itself is killed. `OPENCLAW_SSH_CONFIG` names an ssh_config file
+(`setpriv --pdeathsig`, when util-linux has it) if the CLI itself is killed. `OPENCLAW_SSH_CONFIG` names an ssh_config file
 to use instead of the user's (`ssh -F`).
 """
 
@@ -77,13 +77,11 @@ def free_local_port() -> int:
         return s.getsockname()[1]
 
 
-def _die_with_parent() -> None:
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+def die_with_parent_prefix() -> list[str]:
+    """`setpriv --pdeathsig TERM --`: ssh gets SIGTERM if the CLI dies (even by SIGKILL). A wrapper
+    that execs ssh, so no Python runs between fork and exec (the probe threads are running)."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
 
 
 def _accepts(port: int) -> bool:
@@ -165,26 +163,31 @@ def open_tunnel(target: SshTarget, remote_port: int, identity: str | None, timeo
     stderr = tempfile.TemporaryFile()  # noqa: SIM115 (owned by the Tunnel, closed in close())
     try:
         proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 (started before any probe thread)
+            [*die_with_parent_prefix(), *argv], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
         )
     except OSError as exc:
         stderr.close()
         raise TunnelError(f"cannot run ssh: {exc.strerror or exc}") from None
     tunnel = Tunnel(proc, target, local_port, remote_port, stderr)
+    try:
+        return _wait_ready(tunnel, started, deadline, timeout_ms)
+    except BaseException:  # SIGTERM/Ctrl-C while waiting: ssh must not outlive us
+        tunnel.close()
+        raise
+
+
+def _wait_ready(tunnel: Tunnel, started: float, deadline: float, timeout_ms: int) -> Tunnel:
     while True:
-        if proc.poll() is not None:
+        if tunnel.proc.poll() is not None:
             why = tunnel.stderr_text()
-            tunnel.close()
-            raise TunnelError(f"ssh exited ({proc.returncode})" + (f": {why}" if why else ""))
-        if _accepts(local_port):
+            raise TunnelError(f"ssh exited ({tunnel.proc.returncode})" + (f": {why}" if why else ""))
+        if _accepts(tunnel.local_port):
             tunnel.started_ms = int((time.monotonic() - started) * 1000)
             return tunnel
         if time.monotonic() >= deadline:
             why = tunnel.stderr_text()
-            tunnel.close()
             raise TunnelError(
-                f"ssh tunnel did not start listening on 127.0.0.1:{local_port} within {timeout_ms}ms"
+                f"ssh tunnel did not start listening on 127.0.0.1:{tunnel.local_port} within {timeout_ms}ms"
                 + (f": {why}" if why else "")
             )
         time.sleep(READY_POLL_S)

@@ -7,13 +7,16 @@ reachable or not, capability, which target is which gateway, the warnings, the e
 from __future__ import annotations
 
 import json
+import signal
+import socket
+import subprocess
 import time
 from typing import Any
 
 import psutil
 import pytest
 
-from ..harness import TOKEN, Gateway, Home, free_port, wait_for
+from ..harness import OPENCLAW, TOKEN, Gateway, Home, free_port, wait_for
 from ..sshd import running_sshd
 
 RESCUE_TOKEN = "rescue-token-0123456789abcdefghijklmn"
@@ -229,3 +232,32 @@ def test_ssh_tunnel_to_nowhere_is_bounded(gateway: Gateway, home: Home, tmp_path
     assert code == 0 and targets(out)["localLoopback"]["connect"]["rpcOk"] is True
     failed = [w for w in out["warnings"] if w["code"] == "ssh_tunnel_failed"]
     assert failed and "Connection refused" in failed[0]["message"], out["warnings"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_a_killed_probe_leaves_no_ssh_behind(home: Home, tmp_path, sig: int) -> None:
+    """The CLI killed while it probes through the tunnel: SIGTERM unwinds and ends ssh by PID, and
+    after SIGKILL ssh dies with it (pdeathsig)."""
+    keys = tmp_path / "ssh"
+    keys.mkdir(mode=0o700)
+    with socket.socket() as silent, running_sshd(keys) as sshd:
+        silent.bind(("127.0.0.1", 0))  # the "remote gateway": accepts, never answers, so the probe waits
+        silent.listen()
+        home.write_config(home.default_config(port=silent.getsockname()[1]))
+        cli = subprocess.Popen(
+            [OPENCLAW, "gateway", "probe", "--json", "--timeout", "30000", "--ssh", sshd.target, "--token", TOKEN],
+            env=home.env(**sshd.env()), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            def tunnel_up() -> list[psutil.Process]:
+                kids = [k for k in psutil.Process(cli.pid).children() if k.name() == "ssh"]
+                return kids if kids and sshd.sessions() and cli.poll() is None else []
+
+            [ssh] = wait_for(tunnel_up, 15, what="the probe's ssh tunnel logged in")
+            cli.send_signal(sig)
+            assert cli.wait(10) == (-sig if sig == signal.SIGKILL else 128 + sig)
+            wait_for(lambda: not ssh.is_running() or ssh.status() == psutil.STATUS_ZOMBIE, 5, what="ssh gone")
+        finally:
+            if cli.poll() is None:
+                cli.kill()
+                cli.wait(5)
