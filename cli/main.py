@@ -119,12 +119,32 @@ def gateway_status(
     url: str | None = gc.UrlOpt, token: str | None = gc.TokenOpt, password: str | None = gc.PasswordOpt,
     timeout: int = gc.TimeoutOpt, json_: bool = gc.JsonOpt,
     no_probe: bool = typer.Option(False, "--no-probe", help="Skip the RPC probe."),
-    require_rpc: bool = typer.Option(False, "--require-rpc", help="Exit 1 when the RPC probe fails."),
+    require_rpc: bool = typer.Option(False, "--require-rpc", help="Exit 1 when the RPC probe fails (not with --no-probe)."),
+    deep: bool = typer.Option(False, "--deep", help="Also list other gateway-like services and every registered gateway."),
+    port: int | None = typer.Option(None, "--port", help="Local gateway port (probe ws://127.0.0.1:<port>)."),
 ) -> None:
-    """Show config path, bind/port and its source, who listens, and an RPC probe."""
-    from .gateway_client_cmds import status_cmd
+    """Service manager view, config, port listeners, and an RPC probe (connect + status)."""
+    from .status_cmd import status_cmd
 
-    status_cmd(url, token, password, timeout, json_, not no_probe, require_rpc)
+    status_cmd(url, token, password, timeout, json_, not no_probe, require_rpc, deep, port)
+
+
+@gateway_app.command("probe")
+def gateway_probe(
+    url: str | None = typer.Option(None, "--url", help="Explicit Gateway WebSocket URL (still probes localhost)."),
+    token: str | None = typer.Option(None, "--token", help="Gateway token (applies to all probes)."),
+    password: str | None = typer.Option(None, "--password", help="Gateway password (applies to all probes)."),
+    timeout: int = typer.Option(3000, "--timeout", help="Overall probe budget in ms."),
+    json_: bool = gc.JsonOpt,
+    port: int | None = typer.Option(None, "--port", help="Local Gateway port."),
+    ssh: str | None = typer.Option(None, "--ssh", help="SSH target for a remote gateway tunnel (user@host or user@host:port)."),
+    ssh_identity: str | None = typer.Option(None, "--ssh-identity", help="SSH identity file path."),
+    ssh_auto: bool = typer.Option(False, "--ssh-auto", help="Derive an SSH target from Bonjour discovery (not supported here)."),
+) -> None:
+    """Probe every gateway this CLI knows: explicit, configured remote, local, other profiles, SSH tunnel."""
+    from .probe_cmd import probe_cmd
+
+    probe_cmd(url, token, password, timeout, json_, port, ssh, ssh_identity, ssh_auto)
 
 
 @app.command("health")
@@ -144,7 +164,7 @@ def status(
     timeout: int = gc.TimeoutOpt, json_: bool = gc.JsonOpt,
 ) -> None:
     """Gateway status (same as `gateway status`)."""
-    from .gateway_client_cmds import status_cmd
+    from .status_cmd import status_cmd
 
     status_cmd(url, token, password, timeout, json_, True, False)
 
