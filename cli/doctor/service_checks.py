@@ -39,7 +39,7 @@ def check(ctx: DoctorContext, view: ServiceView | None = None) -> list[Finding]:
     reinstall = f"`{ctx.invocation()} gateway install --force` (or `{ctx.invocation()} doctor --fix`)"
 
     def repair() -> str:
-        return reinstall_service(ctx.paths, view.platform)
+        return reinstall_service(ctx.paths, view.platform, system=view.manager == "systemd-system")
 
     if not view.definition:
         return [Finding("service.drift", WARN, f"service {view.label} is installed at {where}, but its definition "

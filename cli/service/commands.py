@@ -93,11 +93,12 @@ def service_status(
     timeout: int = gc.TimeoutOpt, json_: bool = gc.JsonOpt,
     no_probe: bool = typer.Option(False, "--no-probe", help="Skip the RPC probe."),
     require_rpc: bool = typer.Option(False, "--require-rpc", help="Exit 1 when the RPC probe fails."),
+    deep: bool = typer.Option(False, "--deep", help="Also list other gateway services and gateways on this host."),
 ) -> None:
     """Service and gateway status (same as `gateway status`)."""
-    from ..gateway_client_cmds import status_cmd
+    from ..status_cmd import status_cmd
 
-    status_cmd(url, token, password, timeout, json_, not no_probe, require_rpc)
+    status_cmd(url, token, password, timeout, json_, not no_probe, require_rpc, deep)
 
 
 def setup(

@@ -14,12 +14,14 @@ from openclaw.ipc.errors import ConfigRefusal, ExitCode
 from openclaw.ipc.paths import Paths
 
 from .context import STATE_WAIT_S, ServiceContext, service_context, wait_state
-from .definition import render_env_file
+from .definition import parse_env_file, render_env_file
 from .linger import check_linger
 from .outcome import Outcome, UsageProblem, service_json
 from .process_path import forget_started, send, wait_gone
 from .spec import ServiceSpec, build_spec
 from .view import inspect_service
+
+SECRET_KEYS = ("OPENCLAW_GATEWAY_TOKEN", "OPENCLAW_GATEWAY_PASSWORD")
 
 RUNTIMES = ("python",)
 MIN_TOKEN_CHARS = 24
@@ -83,6 +85,14 @@ def _check_token_target(layout_manager: str, config: dict, token: str | None) ->
                            "`openclaw config set gateway.auth.token <token>` instead.")
 
 
+def _kept_secrets(env_file: Path) -> dict[str, str]:
+    """The secrets an earlier install put in the env file (`install --force` without `--token` keeps them)."""
+    try:
+        return {k: v for k, v in parse_env_file(env_file.read_text()).items() if k in SECRET_KEYS}
+    except (OSError, UnicodeDecodeError):
+        return {}
+
+
 def _write_definition(ctx: ServiceContext, spec: ServiceSpec, token: str | None, out: Outcome) -> None:
     layout = ctx.layout
     if not ctx.paths.state_dir.exists():
@@ -92,10 +102,11 @@ def _write_definition(ctx: ServiceContext, spec: ServiceSpec, token: str | None,
 
         assert layout.env_file is not None
         header = "Secrets for the gateway service (EnvironmentFile; owner-only). Written by `openclaw gateway install`."
-        _write(layout.env_file, render_env_file(spec.secrets, header).encode(), 0o600)
+        secrets = {**_kept_secrets(layout.env_file), **spec.secrets}  # a reinstall without --token keeps the token
+        _write(layout.env_file, render_env_file(secrets, header).encode(), 0o600)
         _write(layout.definition_path, render(spec).encode(), 0o644)
         out.say(f"  unit:     {layout.definition_path}")
-        out.say(f"  env file: {layout.env_file} (0600{', holds OPENCLAW_GATEWAY_TOKEN' if spec.secrets else ''})")
+        out.say(f"  env file: {layout.env_file} (0600{', holds OPENCLAW_GATEWAY_TOKEN' if secrets else ''})")
         return
     if token:  # launchd and Windows have no secrets file: the gateway reads the state dir's token file
         _write(ctx.paths.runtime_token_file, (token + "\n").encode(), 0o600)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 
 import pytest
 
-from openclaw.cli.doctor import log_checks, service_checks, service_repair, token_checks
+from openclaw.cli.doctor import log_checks, service_checks, token_checks
 from openclaw.cli.doctor.context import build_context
-from openclaw.cli.doctor.model import FAIL, OK, WARN, RepairError
+from openclaw.cli.doctor.model import FAIL, OK, WARN
 from openclaw.cli.service.view import ServiceView
 from openclaw.ipc.paths import ProfileConflict, resolve_paths
 from openclaw.ipc.port_owners import PortOwner, stop_hint, systemd_unit_of
@@ -62,21 +60,30 @@ def _view(tmp_path: Path, definition: dict | None) -> ServiceView:
     return ServiceView("linux", "systemd-user", "openclaw-gateway.service", path, installed=True, definition=definition)
 
 
-def test_unit_drift_repair_goes_through_the_service_tooling(ctx, tmp_path: Path, monkeypatch) -> None:
-    view = _view(tmp_path, {"port": 1})
-    [finding] = service_checks.check(ctx, view)
-    assert finding.status == FAIL and "port 1" in finding.message and "install --force" in (finding.fix or "")
-    monkeypatch.setattr(service_repair, "INSTALLERS", (("openclaw_no_such_module", "install_service"),))
-    with pytest.raises(RepairError, match="cannot repair: service tooling missing"):
-        finding.repair()
-    calls = []
-    fake = types.ModuleType("fake_service_install")
-    fake.install_service = lambda paths, force=False: calls.append((paths, force)) or "unit rewritten"
-    monkeypatch.setitem(sys.modules, "fake_service_install", fake)
-    monkeypatch.setattr(service_repair, "INSTALLERS", (("fake_service_install", "install_service"),))
-    assert finding.repair() == "reinstalled the service (install --force): unit rewritten"
-    assert calls == [(ctx.paths, True)]
-    [unreadable] = service_checks.check(ctx, _view(tmp_path, None))
+def test_unit_drift_repair_reinstalls_and_keeps_the_token(tmp_path: Path, monkeypatch) -> None:
+    """doctor --fix on a unit whose port drifted: `install --force` rewrites it, the env file keeps the token."""
+    import json
+
+    from openclaw.cli.service.install import install
+
+    monkeypatch.setenv("PATH", str(tmp_path / "no-service-manager"))  # no systemctl: files only
+    home = tmp_path / "home"
+    paths = resolve_paths(None, {"HOME": str(home)})
+    paths.state_dir.mkdir(parents=True, mode=0o700)
+    token = "t" * 40
+    paths.config_path.write_text(json.dumps({"gateway": {"mode": "local", "port": 21111}}))
+    assert install(paths, "linux", False, port=None, token=token, runtime="python", runtime_path=None, wrapper=None,
+                   force=False, allow_unconfigured=False).ok
+    paths.config_path.write_text(json.dumps({"gateway": {"mode": "local", "port": 22222}}))
+    drifted = [f for f in service_checks.check(build_context(paths, env={})) if f.id == "service.drift"]
+    assert drifted and drifted[0].status == FAIL and "21111" in drifted[0].message, drifted
+    assert "reinstalled" in drifted[0].repair()
+    unit = (home / ".config/systemd/user/openclaw-gateway.service").read_text()
+    assert "--port 22222" in unit and token not in unit
+    assert f'OPENCLAW_GATEWAY_TOKEN="{token}"' in (paths.state_dir / "gateway.env").read_text()
+    [again] = [f for f in service_checks.check(build_context(paths, env={})) if f.id == "service.drift"]
+    assert again.status == OK, again
+    [unreadable] = service_checks.check(build_context(paths, env={}), _view(tmp_path, None))
     assert unreadable.status == WARN and unreadable.repair is not None
 
 
