@@ -43,6 +43,11 @@ def test_main_and_rescue_run_side_by_side_and_a_rescue_restart_leaves_main_alone
         assert status["supervision"]["listen"]["port"] == kit.instance()["port"]
 
     assert rescue.ok("service", "status", "--json")["rpc"]["ok"] is True  # the seed's alias of `gateway status`
+    for kit, other in ((main, "profile:rescue"), (rescue, "profile:default")):  # each probe sees both, and warns
+        probe = kit.ok("gateway", "probe", "--json")
+        targets = {t["id"]: t for t in probe["targets"]}
+        assert targets["localLoopback"]["connect"]["rpcOk"] and targets[other]["connect"]["rpcOk"], probe
+        assert "multiple_gateways" in {w["code"] for w in probe["warnings"]}, probe
 
     main_tree = tree_pids(pids["main"])
     assert len(main_tree) == 4  # supervisor, front-end, agent and node workers
