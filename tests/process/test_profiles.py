@@ -108,3 +108,13 @@ def test_doctor_of_a_profile_sees_another_profiles_gateway_on_its_port(make_gate
     checks = {c["id"]: c for c in json.loads(r.stdout)["checks"]}
     assert checks["port"]["status"] == "ok" and f"pid {gw.pid}" in checks["port"]["message"]
     assert checks["neighbours.port"]["status"] == "warn" and 'profile "rescue" (not running)' in checks["neighbours.port"]["message"]
+
+
+def test_an_unreachable_profile_names_the_gateways_that_do_run(make_gateway, tmp_path: Path) -> None:
+    """`openclaw health` of a profile with no gateway says which other profile's gateway runs, and how to reach it."""
+    main, rescue = _main_profile(tmp_path)
+    gw = make_gateway(args=[], h=main, env=main.env(OPENCLAW_PROFILE="main"))
+    rescue.write_config(rescue.default_config(port=free_port()))
+    r = rescue.cli("--profile", "rescue", "health")
+    assert r.returncode == 1 and "not reachable" in r.stderr, r.stderr
+    assert f"profile main on port {gw.port} (pid {gw.pid}): openclaw --profile main ..." in r.stderr, r.stderr
