@@ -29,6 +29,7 @@ class RpcError(Exception):
     def __init__(self, error: dict[str, Any]) -> None:
         super().__init__(error.get("message", "error"))
         self.error = error
+        self.during_connect = False  # the gateway refused the connect itself (auth, pairing, protocol)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -118,7 +119,11 @@ class GatewayClient:
             "role": "operator",
             "scopes": self.scopes,
         }
-        res = self._request("connect", params)
+        try:
+            res = self._request("connect", params)
+        except RpcError as exc:
+            exc.during_connect = True
+            raise
         self.hello = res
         return res
 

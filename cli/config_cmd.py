@@ -23,6 +23,7 @@ from openclaw.ipc.errors import ConfigRefusal, ExitCode
 from openclaw.ipc.launch import LaunchOptions
 from openclaw.ipc.paths import resolve_paths
 
+from .auth_hint import credential_used, looked_in
 from .client import GatewayClient, RpcError, TransportError
 from .globals import OPTIONS
 from .output import fail, print_json, style
@@ -195,6 +196,8 @@ def _gateway_reaction(new_hash: str, data: dict[str, Any]) -> dict[str, Any]:
                 return {"reached": False}
         except RpcError as exc:  # e.g. the token just changed and the gateway has not taken it yet: try again
             reached, refused = True, str(exc.error.get("message") or exc)
+            refused += f"; it was sent {credential_used(target)}" if target.credential_source else (
+                "; no token was found: looked in " + "; ".join(looked_in(target)))
         finally:
             client.close()
         time.sleep(0.1)

@@ -6,10 +6,15 @@ import typer
 
 from openclaw.ipc.version import COMPAT_VERSION, GATEWAY_VERSION
 
-from . import options as gc
 from . import gateway_run as gr
+from . import help_render
+from . import options as gc
 from .config_app import config_app
 from .globals import OPTIONS
+from .service.commands import register as register_service_commands
+from .profile_guard import check_profile_or_exit
+
+help_render.install()
 
 app = typer.Typer(
     name="openclaw",
@@ -35,6 +40,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     profile: str | None = typer.Option(None, "--profile", help="Use ~/.openclaw-<name> for state and config."),
     dev: bool = typer.Option(False, "--dev", help="Dev profile: ~/.openclaw-dev, port 19001."),
     no_color: bool = typer.Option(False, "--no-color", help="Disable colours (NO_COLOR is honoured too)."),
@@ -43,7 +49,8 @@ def root(
     OPTIONS.profile = profile
     OPTIONS.dev = dev
     OPTIONS.color = not no_color
-
+    if ctx.invoked_subcommand != "gateway":  # the gateway group checks for its client verbs
+        check_profile_or_exit()
 
 
 @gateway_app.callback()
@@ -56,6 +63,8 @@ def gateway(
     raw_stream: bool = gr.RawStreamOpt, raw_stream_path: str | None = gr.RawStreamPathOpt,
 ) -> None:
     """Run the Gateway in the foreground (same as `gateway run`)."""
+    if ctx.invoked_subcommand not in (None, "run"):
+        check_profile_or_exit()  # `gateway [run]` is refused by the gateway itself (exit 78)
     if ctx.invoked_subcommand is None:
         gr.run_gateway(
             port=port, bind=bind, auth=auth, token=token, password=password, password_file=password_file,
@@ -110,12 +119,32 @@ def gateway_status(
     url: str | None = gc.UrlOpt, token: str | None = gc.TokenOpt, password: str | None = gc.PasswordOpt,
     timeout: int = gc.TimeoutOpt, json_: bool = gc.JsonOpt,
     no_probe: bool = typer.Option(False, "--no-probe", help="Skip the RPC probe."),
-    require_rpc: bool = typer.Option(False, "--require-rpc", help="Exit 1 when the RPC probe fails."),
+    require_rpc: bool = typer.Option(False, "--require-rpc", help="Exit 1 when the RPC probe fails (not with --no-probe)."),
+    deep: bool = typer.Option(False, "--deep", help="Also list other gateway-like services and every registered gateway."),
+    port: int | None = typer.Option(None, "--port", help="Local gateway port (probe ws://127.0.0.1:<port>)."),
 ) -> None:
-    """Show config path, bind/port and its source, who listens, and an RPC probe."""
-    from .gateway_client_cmds import status_cmd
+    """Service manager view, config, port listeners, and an RPC probe (connect + status)."""
+    from .status_cmd import status_cmd
 
-    status_cmd(url, token, password, timeout, json_, not no_probe, require_rpc)
+    status_cmd(url, token, password, timeout, json_, not no_probe, require_rpc, deep, port)
+
+
+@gateway_app.command("probe")
+def gateway_probe(
+    url: str | None = typer.Option(None, "--url", help="Explicit Gateway WebSocket URL (still probes localhost)."),
+    token: str | None = typer.Option(None, "--token", help="Gateway token (applies to all probes)."),
+    password: str | None = typer.Option(None, "--password", help="Gateway password (applies to all probes)."),
+    timeout: int = typer.Option(3000, "--timeout", help="Overall probe budget in ms."),
+    json_: bool = gc.JsonOpt,
+    port: int | None = typer.Option(None, "--port", help="Local Gateway port."),
+    ssh: str | None = typer.Option(None, "--ssh", help="SSH target for a remote gateway tunnel (user@host or user@host:port)."),
+    ssh_identity: str | None = typer.Option(None, "--ssh-identity", help="SSH identity file path."),
+    ssh_auto: bool = typer.Option(False, "--ssh-auto", help="Derive an SSH target from Bonjour discovery (not supported here)."),
+) -> None:
+    """Probe every gateway this CLI knows: explicit, configured remote, local, other profiles, SSH tunnel."""
+    from .probe_cmd import probe_cmd
+
+    probe_cmd(url, token, password, timeout, json_, port, ssh, ssh_identity, ssh_auto)
 
 
 @app.command("health")
@@ -135,7 +164,7 @@ def status(
     timeout: int = gc.TimeoutOpt, json_: bool = gc.JsonOpt,
 ) -> None:
     """Gateway status (same as `gateway status`)."""
-    from .gateway_client_cmds import status_cmd
+    from .status_cmd import status_cmd
 
     status_cmd(url, token, password, timeout, json_, True, False)
 
@@ -165,6 +194,24 @@ def logs(
         limit=limit if limit is not None else tail, max_bytes=max_bytes, follow=follow, interval_ms=interval,
         plain=plain, no_color=no_color, utc=utc,
     ))
+
+
+@app.command("doctor")
+def doctor(
+    fix: bool = typer.Option(False, "--fix", help="Apply the safe repairs (permissions, stale records, unit drift)."),
+    repair: bool = typer.Option(False, "--repair", help="Same as --fix."),
+    json_: bool = gc.JsonOpt,
+    deep: bool = typer.Option(False, "--deep", help="Also scan for other gateway services on this host."),
+    non_interactive: bool = typer.Option(False, "--non-interactive", help="Never prompt (doctor never does)."),
+    yes: bool = typer.Option(False, "--yes", help="Accept defaults without prompting (doctor never prompts)."),
+) -> None:
+    """Check this profile's gateway setup (config, port, records, permissions, token, logs, service) and repair what is safe."""
+    from .doctor.runner import doctor_cmd
+
+    doctor_cmd(fix=fix or repair, as_json=json_, deep=deep)
+
+
+register_service_commands(app, gateway_app)  # gateway install|start|stop|restart|uninstall, service *, setup, onboard
 
 
 def run() -> None:

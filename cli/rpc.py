@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from openclaw.ipc.errors import ExitCode
 
+from .auth_hint import auth_json, describe_auth_refusal, is_auth_refusal
 from .client import GatewayClient, RpcError, TransportError
 from .output import fail, fail_json
 from .target import CredentialsRequired, Target, resolve_target
@@ -21,6 +22,22 @@ def target_or_exit(url: str | None, token: str | None, password: str | None, as_
         if as_json:
             fail_json({"type": "gateway_credentials_required", "message": str(exc)})
         fail(f"openclaw: {exc}", ExitCode.FAILURE)
+
+
+def _other_gateways(target: Target) -> str:
+    """When this profile's gateway is not reachable: the gateways that do run on this host, and how to reach them."""
+    from openclaw.ipc.instance_registry import list_instances
+
+    lines = []
+    for inst in list_instances(target.paths.home):
+        rec = inst.record
+        if not inst.alive or rec.state_dir == str(target.paths.state_dir):
+            continue
+        cli = "openclaw " + {None: "", "dev": "--dev "}.get(rec.profile, f"--profile {rec.profile} ")
+        if rec.state_dir != str(target.paths.home / (f".openclaw-{rec.profile}" if rec.profile else ".openclaw")):
+            cli = f"OPENCLAW_STATE_DIR={rec.state_dir} {cli}"
+        lines.append(f"  profile {inst.profile_name} on port {rec.port} (pid {rec.pid}): {cli}...")
+    return ("\nRunning gateways of other profiles on this host:\n" + "\n".join(lines)) if lines else ""
 
 
 def with_client(
@@ -46,11 +63,15 @@ def with_client(
     except TransportError as exc:
         if as_json:
             fail_json(exc.to_json(), {"gateway": {"url": target.url, "urlSource": target.url_source}})
-        fail(f"{exc.message}\nTarget: {target.url} ({target.url_source})", ExitCode.FAILURE)
+        fail(f"{exc.message}\nTarget: {target.url} ({target.url_source})" + _other_gateways(target), ExitCode.FAILURE)
     except RpcError as exc:
+        err: dict[str, Any] = exc.error
+        if exc.during_connect and is_auth_refusal(err):  # say which credential was looked for, and where
+            if as_json:
+                fail_json(exc.to_json(), {"auth": auth_json(target, err)})
+            fail(describe_auth_refusal(target, err), ExitCode.FAILURE)
         if as_json:
             fail_json(exc.to_json())
-        err: dict[str, Any] = exc.error
         detail = err.get("details")
         extra = f" [{detail.get('code')}]" if isinstance(detail, dict) and detail.get("code") else ""
         fail(f"Gateway error {err.get('code')}{extra}: {err.get('message')}", ExitCode.FAILURE)

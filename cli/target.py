@@ -54,6 +54,8 @@ def resolve_target(url: str | None, token: str | None, password: str | None) -> 
         if not (token or password):
             raise CredentialsRequired(
                 "gateway url override requires explicit credentials\n"
+                f"With --url {url} the CLI sends only --token / --password: it does not use OPENCLAW_GATEWAY_TOKEN, "
+                "gateway.auth.* in the config or the runtime token file, which belong to this machine's gateway.\n"
                 "Fix: pass --token or --password (or unset --url to use this machine's gateway config)."
             )
         url_source = "cli --url"
@@ -101,3 +103,26 @@ def read_runtime_token(path: Path) -> str | None:
     except OSError:
         return None
     return text or None
+
+
+def credentials_for(
+    paths: Paths, config: dict[str, Any], token: str | None, password: str | None, use_env: bool = True
+) -> tuple[str | None, str | None, str | None]:
+    """(token, password, source) for the gateway of `paths`: flags > env (when `use_env`, i.e. the
+    invoking shell's own gateway) > that config's gateway.auth > that state dir's runtime token file."""
+    if token or password:
+        return token, password, "cli"
+    if use_env and os.environ.get("OPENCLAW_GATEWAY_TOKEN"):
+        return os.environ["OPENCLAW_GATEWAY_TOKEN"], None, "env OPENCLAW_GATEWAY_TOKEN"
+    if use_env and os.environ.get("OPENCLAW_GATEWAY_PASSWORD"):
+        return None, os.environ["OPENCLAW_GATEWAY_PASSWORD"], "env OPENCLAW_GATEWAY_PASSWORD"
+    cfg_token = config_value(config, "gateway.auth.token")
+    if isinstance(cfg_token, str) and cfg_token:
+        return cfg_token, None, f"config gateway.auth.token ({paths.config_path})"
+    cfg_password = config_value(config, "gateway.auth.password")
+    if isinstance(cfg_password, str) and cfg_password:
+        return None, cfg_password, f"config gateway.auth.password ({paths.config_path})"
+    runtime = read_runtime_token(paths.runtime_token_file)
+    if runtime:
+        return runtime, None, f"runtime token file ({paths.runtime_token_file})"
+    return None, None, None

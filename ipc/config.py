@@ -23,6 +23,7 @@ from .launch import LaunchOptions
 from .log_files import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_FILES, DEFAULT_RETENTION_DAYS, configured_log_file
 from .paths import Paths, profile_default_port
 
+MIN_SECRET_CHARS = 24  # shorter tokens/passwords start with a warning (supervisor/bootstrap.py, `openclaw doctor`)
 PLACEHOLDER_SECRETS = {
     "", "undefined", "null", "none", "changeme", "change-me", "your-token", "<token>", "__openclaw_redacted__",
 }
@@ -163,16 +164,18 @@ def resolve_gateway(
     if errors:
         raise ConfigRefusal(f"Invalid config {loaded.path}: {first_error_text(errors)}")
     if not opts.allow_unconfigured:
+        profile_flag = {None: "", "dev": "--dev "}.get(paths.profile, f"--profile {paths.profile} ")
         if not loaded.exists:
             raise ConfigRefusal(
-                f"Missing config ({loaded.path}). Run `openclaw gateway --dev` for a dev setup, "
-                "set gateway.mode=local, or pass --allow-unconfigured."
+                f"Missing config ({loaded.path}). Run `openclaw {profile_flag}setup` (or `openclaw {profile_flag}onboard "
+                "--mode local`), set gateway.mode=local, or pass --allow-unconfigured."
             )
         mode = config_value(data, "gateway.mode")
         if mode is None:
             raise ConfigRefusal(
                 "Gateway start blocked: existing config is missing gateway.mode. Treat this as suspicious "
-                "or clobbered config. Set gateway.mode=local manually, or pass --allow-unconfigured."
+                f"or clobbered config. If it is yours, set it: `openclaw {profile_flag}config set gateway.mode local` "
+                f"(or replace the file: `openclaw {profile_flag}setup --force`), or pass --allow-unconfigured."
             )
         if mode != "local":
             raise ConfigRefusal(

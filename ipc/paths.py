@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import json
 import os
+import re
 import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigRefusal
 
@@ -61,21 +64,124 @@ class Paths:
         return Path(tempfile.gettempdir()) / f"openclaw-{os.getuid()}" / digest
 
 
-def resolve_paths(profile: str | None = None, env: dict[str, str] | None = None) -> Paths:
+def profile_state_dir(home: Path, profile: str | None) -> Path:
+    """The state dir a profile gets when OPENCLAW_STATE_DIR does not say otherwise."""
+    return home / (f".openclaw-{profile}" if profile and profile != "default" else ".openclaw")
+
+
+class ProfileConflict(ConfigRefusal):
+    """An explicit profile and OPENCLAW_STATE_DIR / OPENCLAW_CONFIG_PATH name different gateways' files.
+
+    Never resolved silently: the CLI exits 2 with this message, the gateway 78."""
+
+
+def resolve_paths(profile: str | None = None, env: dict[str, str] | None = None, *, source: str | None = None) -> Paths:
+    """Profile (argument, else OPENCLAW_PROFILE), state dir (OPENCLAW_STATE_DIR, else the profile's
+    own), config (OPENCLAW_CONFIG_PATH, else <state>/openclaw.json). A named profile whose state dir or
+    config the environment points at another profile's files raises ProfileConflict; `source` says
+    where the profile came from ("--profile x", "--dev") for that message."""
     env = os.environ if env is None else env
     home = Path(env.get("OPENCLAW_HOME") or env.get("HOME") or Path.home()).expanduser()
+    explicit = profile is not None or bool(env.get("OPENCLAW_PROFILE"))
     if profile is None:
         profile = env.get("OPENCLAW_PROFILE") or None
+        if profile:
+            source = source or f"OPENCLAW_PROFILE={profile}"
     if profile == "default":
         profile = None
     state_env = env.get("OPENCLAW_STATE_DIR")
     if state_env:
         state_dir = Path(state_env).expanduser()
     else:
-        state_dir = home / (f".openclaw-{profile}" if profile else ".openclaw")
+        state_dir = profile_state_dir(home, profile)
     config_env = env.get("OPENCLAW_CONFIG_PATH")
     config_path = Path(config_env).expanduser() if config_env else state_dir / "openclaw.json"
-    return Paths(home=home, profile=profile, state_dir=state_dir, config_path=config_path)
+    paths = Paths(home=home, profile=profile, state_dir=state_dir, config_path=config_path)
+    if explicit and (state_env or config_env):
+        check_profile_conflict(paths, env, source or (f"--profile {profile}" if profile else "--profile default"))
+    return paths
+
+
+_PROFILE_DIR = re.compile(r"^\.openclaw(?:-(?P<name>.+))?$")
+
+
+def _homes(paths: Paths, env: dict[str, str] | Any) -> list[Path]:
+    out = [paths.home]
+    if env.get("HOME"):
+        out.append(Path(env["HOME"]).expanduser())
+    return out
+
+
+def _real(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except OSError:
+        return path.absolute()
+
+
+def profile_owning_dir(folder: Path, homes: list[Path]) -> str | None:
+    """"default" / the profile name when `folder` is a profile's own state dir under one of `homes`, else None."""
+    real = _real(folder)
+    for home in homes:
+        if _real(real.parent) != _real(home) and real.parent != home:
+            continue
+        m = _PROFILE_DIR.match(real.name)
+        if m:
+            return m.group("name") or "default"
+    return None
+
+
+def _recorded_profile(state_dir: Path) -> tuple[str, int | None] | None:
+    """The profile named by a gateway instance record in `state_dir` (any gateway, running or not)."""
+    try:
+        rec = json.loads((state_dir / "gateway.instance.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(rec, dict):
+        return None
+    pid = rec.get("pid") if isinstance(rec.get("pid"), int) else None
+    return (rec.get("profile") or "default"), pid
+
+
+def _invocation(profile: str) -> str:
+    return "openclaw" if profile == "default" else f"openclaw --profile {profile}"
+
+
+def check_profile_conflict(paths: Paths, env: dict[str, str] | Any, source: str) -> None:
+    """Raise ProfileConflict when OPENCLAW_STATE_DIR / OPENCLAW_CONFIG_PATH point at another
+    profile's files: that profile's own state dir or config under the home, or a custom state dir
+    whose instance record belongs to another profile. A neutral custom dir is allowed."""
+    mine = paths.profile or "default"
+    homes = _homes(paths, env)
+    own_dir = profile_state_dir(paths.home, paths.profile)
+    problems: list[tuple[str, str]] = []  # (what the variable points at, the other profile)
+    state_env = env.get("OPENCLAW_STATE_DIR")
+    if state_env:
+        other = profile_owning_dir(paths.state_dir, homes)
+        if other is not None and other != mine:
+            problems.append((f"OPENCLAW_STATE_DIR={state_env}, the state dir of profile \"{other}\"", other))
+        elif other is None:
+            recorded = _recorded_profile(paths.state_dir)
+            if recorded is not None and recorded[0] != mine:
+                pid = f" (pid {recorded[1]})" if recorded[1] else ""
+                what = (f"OPENCLAW_STATE_DIR={state_env}, which holds the instance record of profile "
+                        f"\"{recorded[0]}\"'s gateway{pid}")
+                problems.append((what, recorded[0]))
+    config_env = env.get("OPENCLAW_CONFIG_PATH")
+    if config_env and paths.config_path.name == "openclaw.json":
+        other = profile_owning_dir(paths.config_path.parent, homes)
+        if other is not None and other != mine:
+            problems.append((f"OPENCLAW_CONFIG_PATH={config_env}, the config of profile \"{other}\"", other))
+    if not problems:
+        return
+    variables = " and ".join(sorted({p[0].split("=", 1)[0] for p in problems}))
+    others = sorted({p[1] for p in problems})
+    lines = [f"profile \"{mine}\" ({source}) conflicts with " + "; and with ".join(p[0] for p in problems) + "."]
+    lines.append(
+        f"Fix: unset {variables} to use profile \"{mine}\"'s own files ({own_dir}), or, for that gateway, run "
+        + " / ".join(f"`{_invocation(o)} ...`" for o in others) + f" instead of {source}."
+    )
+    raise ProfileConflict("\n".join(lines))
 
 
 def default_log_dir() -> Path:

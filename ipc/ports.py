@@ -14,6 +14,7 @@ class PortHolder:
     address: str
     user: str | None
     cmdline: str
+    ppid: int | None = None
 
 
 def port_holders(port: int) -> list[PortHolder]:
@@ -26,14 +27,14 @@ def port_holders(port: int) -> list[PortHolder]:
     for c in conns:
         if c.status != psutil.CONN_LISTEN or not c.laddr or c.laddr.port != port:
             continue
-        name, user, cmdline = "?", None, ""
+        name, user, cmdline, ppid = "?", None, "", None
         if c.pid:
             try:
                 p = psutil.Process(c.pid)
-                name, user, cmdline = p.name(), p.username(), " ".join(p.cmdline())
+                name, user, cmdline, ppid = p.name(), p.username(), " ".join(p.cmdline()), p.ppid()
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 pass
         host = c.laddr.ip
         addr = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        out.append(PortHolder(pid=c.pid, command=name, address=addr, user=user, cmdline=cmdline))
+        out.append(PortHolder(pid=c.pid, command=name, address=addr, user=user, cmdline=cmdline, ppid=ppid))
     return out

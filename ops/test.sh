@@ -8,6 +8,8 @@ ops/setup-venv.sh test
 if [ "${OPENCLAW_SKIP_UPSTREAM:-}" != "1" ]; then
   ops/upstream-cli.sh >/dev/null
 fi
+# An OpenSSH server for the `gateway probe --ssh` tests, unpacked into .cache/sshd (never installed).
+ops/sshd-cache.sh >/dev/null || echo "test.sh: no OpenSSH server available; the ssh tunnel tests will skip" >&2
 set +e
 # The process tests mostly wait on real processes: 3 in parallel on 2 cores (OPENCLAW_TEST_WORKERS=1: serial).
 .venv/bin/python -m pytest -n "${OPENCLAW_TEST_WORKERS:-3}" "$@"

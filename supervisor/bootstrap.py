@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openclaw.ipc.atomic import write_atomic
-from openclaw.ipc.config import ResolvedGateway, is_loopback_host, resolve_gateway
+from openclaw.ipc.config import MIN_SECRET_CHARS, ResolvedGateway, is_loopback_host, resolve_gateway
 from openclaw.ipc.config_file import LoadedConfig, load_config
 from openclaw.ipc.errors import ConfigRefusal
 from openclaw.ipc.faults import ENV as FAULTS_ENV
@@ -24,7 +24,6 @@ from openclaw.ipc.paths import DEV_PORT, Paths, resolve_paths
 
 from .state_dir import secure_state_dir
 
-MIN_SECRET_CHARS = 24
 DEV_CONFIG = {
     "gateway": {"mode": "local", "port": DEV_PORT, "bind": "loopback", "auth": {"mode": "token"}},
 }
@@ -74,7 +73,8 @@ def prepare(opts: LaunchOptions, env: dict[str, str] | None = None) -> StartPlan
     if opts.reset and not opts.dev:
         raise ConfigRefusal("--reset only works together with --dev.")
     profile = "dev" if opts.dev and not opts.profile else opts.profile
-    paths = resolve_paths(profile, env)
+    source = f"--profile {opts.profile}" if opts.profile else "--dev" if opts.dev else None
+    paths = resolve_paths(profile, env, source=source)  # a profile/environment conflict: ProfileConflict (78)
     notices: list[str] = []
     warnings: list[str] = []
     # before anything is written there; a start that will be refused creates no folder

@@ -5,7 +5,9 @@ spawns the supervisor keeps them *parked* (ListenerStore): in flight on a privat
 (SCM_RIGHTS), not in its fd table. The kernel keeps them listening and queueing connections,
 while `lsof`/`ss` (what `openclaw status` checks) see one gateway process on the port: the
 front-end.
-A busy port is retried for a bounded time, then reported with who holds it;
+A busy port is retried for a bounded time, then reported with who holds it and the exact way to
+stop that holder (ipc/port_owners.py: the systemctl command for a service, `openclaw [--profile X]
+gateway stop` or Ctrl-C for a gateway of ours, the pid and command of anything else);
 `--force` stops that holder first: a gateway of ours through its supervisor (a clean stop,
 so nothing restarts it), anything else with TERM, a bounded wait, then KILL.
 """
@@ -19,12 +21,14 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psutil
 
 from openclaw.ipc.errors import StartFailure
-from openclaw.ipc.ports import port_holders
 from openclaw.ipc.logs import get_logger
+from openclaw.ipc.port_owners import port_owners, stop_hint
+from openclaw.ipc.ports import port_holders
 
 log = get_logger("gateway/listener")
 BACKLOG = 1024
@@ -166,26 +170,33 @@ def stop_holders(port: int, wait_s: float = 10.0) -> list[int]:
     return pids
 
 
-def describe_busy(port: int, url_host: str) -> str:
+def describe_busy(port: int, url_host: str, home: Path | None = None) -> str:
+    """Who holds the port and the exact way to stop each holder (ipc/port_owners.py)."""
     lines = [
         f"Gateway failed to start: port {port} is already in use (ws://{url_host}:{port}, EADDRINUSE).",
     ]
-    holders = port_holders(port)
-    if holders:
+    owners = port_owners(port, home or Path.home(), exclude_pid=os.getpid())
+    if owners:
         lines.append(f"Port {port} is already in use by:")
-        for h in holders:
-            who = f"pid {h.pid}" if h.pid else "an unknown process"
-            lines.append(f"- {who} {h.user or ''}: {h.command} ({h.address}) {h.cmdline}".rstrip())
+        for o in owners:
+            who = f"pid {o.pid}" if o.pid else "an unknown process"
+            lines.append(f"- {who} {o.user or ''}: {o.command} ({', '.join(o.addresses)})".replace("  ", " "))
+            lines.append(f"  {stop_hint(o, home or Path.home())}")
     else:
         lines.append(f"Port {port} is already in use (holder not visible to this user).")
-    lines.append(
-        "If it is another gateway, stop it (openclaw gateway stop, or Ctrl-C in its terminal); "
-        "or pass --force to stop the listener, or choose another --port."
-    )
+    if any(o.kind == "gateway-service" for o in owners):
+        lines.append("Or choose another --port (--force would fight the service manager, which restarts its gateway).")
+    else:
+        lines.append("Or pass --force to stop the listener (a gateway cleanly, anything else TERM then KILL), "
+                     "or choose another --port.")
     return "\n".join(lines)
 
 
-def bind_with_retry(hosts: list[str], port: int, *, force: bool, retry_s: float) -> list[socket.socket]:
+def bind_with_retry(
+    hosts: list[str], port: int, *, force: bool, retry_s: float, home: Path | None = None
+) -> list[socket.socket]:
+    """Bind, retrying a busy port for `retry_s`; then StartFailure naming the holders (looked up in
+    the registry of `home`) and how to stop each."""
     if force and port:
         stop_holders(port)
     deadline = time.monotonic() + retry_s
@@ -201,5 +212,5 @@ def bind_with_retry(hosts: list[str], port: int, *, force: bool, retry_s: float)
                 raise StartFailure(f"Cannot bind {hosts} port {port}: {exc.strerror}") from exc
             if time.monotonic() >= deadline:
                 host = hosts[0] if ":" not in hosts[0] else f"[{hosts[0]}]"
-                raise StartFailure(describe_busy(port, host)) from exc
+                raise StartFailure(describe_busy(port, host, home)) from exc
             time.sleep(0.25)

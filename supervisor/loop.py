@@ -284,6 +284,7 @@ class Supervisor:
             return False
         self.restart_gate.started()
         self.generation += 1
+        self.boot_id = str(uuid.uuid4())  # as upstream: clients see a fresh bootId after a restart (same pid)
         log.info("in-process restart", reason=reason, generation=self.generation)
         self.notify.reloading("restarting")
         self.restart_candidate = None

@@ -52,7 +52,9 @@ def main() -> None:
         lock = StateLock(plan.paths.lock_file)
         lock.acquire()
         prepare_runtime_dir(plan.paths.runtime_dir())
-        listeners = bind_with_retry(plan.gateway.bind_hosts, plan.gateway.port, force=opts.force, retry_s=BIND_RETRY_S)
+        listeners = bind_with_retry(
+            plan.gateway.bind_hosts, plan.gateway.port, force=opts.force, retry_s=BIND_RETRY_S, home=plan.paths.home
+        )
     except ConfigRefusal as exc:
         _fail(f"openclaw gateway: {exc}", ExitCode.CONFIG)
     except StartFailure as exc:

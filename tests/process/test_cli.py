@@ -57,28 +57,6 @@ def test_wrong_token_and_unreachable(gateway, home):
     assert r.returncode == 1 and "not reachable" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_gateway_status(gateway, home):
-    r = home.cli("gateway", "status", "--json")
-    assert r.returncode == 0, r.stderr
-    out = json.loads(r.stdout)
-    assert out["config"]["path"] == str(home.config_path)
-    assert out["gateway"]["port"] == gateway.port
-    assert out["gateway"]["portSource"] == "running gateway (instance record)"
-    assert any(l["pid"] == gateway.track()[0].pid or l["pid"] for l in out["port"]["listeners"])
-    assert out["rpc"]["ok"] is True and out["rpc"]["capability"] == "read_only"
-    r = home.cli("gateway", "status")
-    assert "RPC probe: ok" in r.stdout and "frontend" in r.stdout
-
-
-def test_status_require_rpc_fails_when_down(home):
-    home.write_config(home.default_config(port=free_port()))
-    r = home.cli("gateway", "status", "--json", "--require-rpc", "--timeout", "1500")
-    assert r.returncode == 1
-    assert json.loads(r.stdout)["rpc"]["ok"] is False
-    r = home.cli("gateway", "status", "--json")
-    assert r.returncode == 0
-
-
 def test_logs_command(gateway, home):
     r = home.cli("logs", "--json", "--limit", "3")
     assert r.returncode == 0, r.stderr
