@@ -143,10 +143,8 @@ def local_log_file(target: Target) -> tuple[Path, bool]:
     """The log this machine's gateway writes: its instance record's (also left by a gateway that
     was killed), else `logging.file`, else the profile's default file. (path, rolling)"""
     rec = read_record(target.paths.instance_file)
-    if rec is not None and rec.log_file:
-        return Path(rec.log_file), log_files.is_rolling(rec.log_file)
-    configured = config_value(target.config, "logging.file")
-    return log_files.configured_log_file(configured if isinstance(configured, str) else None, target.paths.profile)
+    recorded = rec.log_file if rec is not None else None
+    return log_files.current_log_file(recorded, config_value(target.config, "logging.file"), target.paths.profile)
 
 
 # --------------------------------------------------------------------------- output

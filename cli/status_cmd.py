@@ -24,7 +24,8 @@ from openclaw.ipc.instance_registry import (
     list_instances,
     running_instance,
 )
-from openclaw.ipc.paths import Paths, default_log_file
+from openclaw.ipc.log_files import current_log_file
+from openclaw.ipc.paths import Paths
 from openclaw.ipc.version import BUILD_ID, COMPAT_VERSION
 
 from .gateway_probe import STATUS_DETAIL, ProbeResult, probe_gateway
@@ -86,7 +87,7 @@ def gather(target: Target, timeout: int, probe: bool, require_rpc: bool, deep: b
     local_port, local_source = (target.port, target.port_source) if target.port else resolve_local_port(paths, target.config)
     out: dict[str, Any] = {
         "cli": {"version": COMPAT_VERSION, "buildId": BUILD_ID, "entrypoint": sys.argv[0]},
-        "logFile": str(log_file_of(target.config, instance)),
+        "logFile": str(log_file_of(target.config, instance, target.paths.profile)),
         "service": service,
         "config": _config_block(target, service, instance),
         "gateway": _gateway_block(target, local_port, local_source, instance),
@@ -132,14 +133,11 @@ def _inspect(paths: Paths) -> tuple[Any, str | None]:
         return None, f"{type(exc).__name__}: {exc}"
 
 
-def log_file_of(config: dict[str, Any], instance: InstanceRecord | None) -> Path:
-    """The running gateway's own log file, else the configured one, else the default."""
-    if instance is not None and instance.log_file:
-        return Path(instance.log_file)
-    configured = config_value(config, "logging.file")
-    if isinstance(configured, str) and configured.strip():
-        return Path(configured).expanduser()
-    return default_log_file()
+def log_file_of(config: dict[str, Any], instance: InstanceRecord | None, profile: str | None = None) -> Path:
+    """The running gateway's own log file, else the configured one, else the profile's default
+    (today's file of a dated log)."""
+    recorded = instance.log_file if instance is not None else None
+    return current_log_file(recorded, config_value(config, "logging.file"), profile)[0]
 
 
 def _config_summary(path: Path, data: dict[str, Any] | None, error: str | None) -> dict[str, Any]:

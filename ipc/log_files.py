@@ -47,6 +47,18 @@ def configured_log_file(file_value: str | None, profile: str | None) -> tuple[Pa
     return default_log_file(profile), True
 
 
+def current_log_file(recorded: str | None, configured: object, profile: str | None) -> tuple[Path, bool]:
+    """The file a gateway writes now: the one its instance record names (`recorded`), else
+    `logging.file` (`configured`), else the profile's default; moved to today's date when rolling.
+    (path, rolling)"""
+    if recorded:
+        path, rolling = Path(recorded), is_rolling(recorded)
+    else:
+        value = configured if isinstance(configured, str) and configured.strip() else None
+        path, rolling = configured_log_file(value, profile)
+    return active_file(path, rolling), rolling
+
+
 def is_rolling(path: Path | str) -> bool:
     name = Path(path).name
     return name == LEGACY_TEMPLATE or ROLLING_NAME.match(name) is not None

@@ -12,7 +12,8 @@ from openclaw.ipc.config import config_value, parse_port_value
 from openclaw.ipc.config_file import ConfigFileError, LoadedConfig, load_config
 from openclaw.ipc.errors import ConfigRefusal
 from openclaw.ipc.instance_registry import InstanceRecord, judge, read_record
-from openclaw.ipc.paths import Paths, default_log_file, profile_default_port, profile_state_dir
+from openclaw.ipc.log_files import current_log_file
+from openclaw.ipc.paths import Paths, profile_default_port, profile_state_dir
 
 
 @dataclass
@@ -63,15 +64,8 @@ def resolve_port(paths: Paths, data: dict[str, Any], env: Mapping[str, str]) -> 
 
 def resolve_log_file(paths: Paths, data: dict[str, Any], record: InstanceRecord | None) -> Path:
     """The running gateway's log file, else logging.file, else the default one for this profile."""
-    if record is not None and record.log_file:
-        return Path(record.log_file)
-    configured = config_value(data, "logging.file")
-    if isinstance(configured, str) and configured:
-        return Path(configured).expanduser()
-    try:  # per-profile default log files (the logs change) take the profile
-        return default_log_file(profile=paths.profile)  # type: ignore[call-arg]
-    except TypeError:
-        return default_log_file()
+    recorded = record.log_file if record is not None else None
+    return current_log_file(recorded, config_value(data, "logging.file"), paths.profile)[0]
 
 
 def build_context(paths: Paths, deep: bool = False, env: Mapping[str, str] | None = None) -> DoctorContext:

@@ -274,3 +274,11 @@ def test_default_console_level_is_warn_when_the_output_is_a_file(tmp_path: Path)
     with open(tmp_path / "nohup.out", "wb") as out:
         to_file = subprocess.run([sys.executable, "-c", code], stdout=out, stderr=subprocess.PIPE, text=True, check=True)
     assert to_file.stderr == "warn"  # a copy of every line that nothing rotates: warnings only
+
+
+def test_current_log_file_is_todays(tmpdir_is: Path) -> None:
+    today = _dt.date.today().isoformat()
+    recorded = "/x/openclaw-rescue-2020-01-01.log"  # the record of a gateway started long ago
+    assert log_files.current_log_file(recorded, None, "rescue") == (Path(f"/x/openclaw-rescue-{today}.log"), True)
+    assert log_files.current_log_file(None, "/x/gw.log", None) == (Path("/x/gw.log"), False)
+    assert log_files.current_log_file(None, "  ", "dev")[0] == tmpdir_is / "openclaw" / f"openclaw-dev-{today}.log"
