@@ -85,3 +85,11 @@ def build_context(paths: Paths, deep: bool = False, env: Mapping[str, str] | Non
         port_source=port_source, record=record, record_alive=alive, record_reason=reason,
         log_file=resolve_log_file(paths, data, record if alive else None),
     )
+
+
+def real_path(path: Path) -> Path:
+    """The path with ~ expanded and links resolved (as given when it cannot be resolved)."""
+    try:
+        return path.expanduser().resolve()
+    except OSError:
+        return path

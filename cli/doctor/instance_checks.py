@@ -8,9 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from openclaw.ipc.instance_registry import entry_path, judge, list_instances, prune, read_record
+from openclaw.ipc.instance_registry import (
+    entry_path,
+    judge,
+    list_instances,
+    prune,
+    read_record,
+)
 
-from .context import DoctorContext
+from .context import DoctorContext, real_path
 from .model import OK, WARN, Finding, RepairError
 
 
@@ -22,19 +28,13 @@ def _stale_own_files(ctx: DoctorContext) -> list[tuple[Path, int, str]]:
     out = []
     for path in (ctx.paths.instance_file, entry_path(ctx.paths)):
         rec = read_record(path)
-        if rec is None or _real(Path(rec.state_dir)) != _real(ctx.paths.state_dir):
+        if rec is None or real_path(Path(rec.state_dir)) != real_path(ctx.paths.state_dir):
             continue
         alive, reason = judge(rec)
         if not alive:
             out.append((path, rec.pid, reason))
     return out
 
-
-def _real(path: Path) -> Path:
-    try:
-        return path.resolve()
-    except OSError:
-        return path
 
 
 def _own_record(ctx: DoctorContext) -> Finding:
@@ -72,8 +72,8 @@ def _remove(stale: list[tuple[Path, int, str]]) -> str:
 
 def _registry(ctx: DoctorContext) -> list[Finding]:
     """Stale records of other gateways of this user (other profiles, custom state dirs)."""
-    mine = _real(ctx.paths.state_dir)
-    stale = [i for i in list_instances(ctx.paths.home) if not i.alive and _real(Path(i.record.state_dir)) != mine]
+    mine = real_path(ctx.paths.state_dir)
+    stale = [i for i in list_instances(ctx.paths.home) if not i.alive and real_path(Path(i.record.state_dir)) != mine]
     if not stale:
         return []
     names = "; ".join(f"profile \"{i.profile_name}\" pid {i.record.pid} ({i.reason})" for i in stale)

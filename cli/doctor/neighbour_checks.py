@@ -16,7 +16,7 @@ from openclaw.ipc.config_file import ConfigFileError, load_config
 from openclaw.ipc.instance_registry import list_instances
 from openclaw.ipc.paths import Paths, profile_owning_dir
 
-from .context import DoctorContext, resolve_port
+from .context import DoctorContext, real_path, resolve_port
 from .model import FAIL, OK, WARN, Finding
 
 
@@ -39,16 +39,9 @@ def check(ctx: DoctorContext) -> list[Finding]:
     return out
 
 
-def _real(path: Path) -> Path:
-    try:
-        return path.expanduser().resolve()
-    except OSError:
-        return path
-
-
 def workspace_of(data: dict[str, Any]) -> Path | None:
     ws = config_value(data, "agents.defaults.workspace")
-    return _real(Path(ws)) if isinstance(ws, str) and ws else None
+    return real_path(Path(ws)) if isinstance(ws, str) and ws else None
 
 
 def _config_data(path: Path) -> dict[str, Any]:
@@ -59,7 +52,7 @@ def _config_data(path: Path) -> dict[str, Any]:
 
 
 def running_neighbours(ctx: DoctorContext) -> list[Neighbour]:
-    mine = _real(ctx.paths.state_dir)
+    mine = real_path(ctx.paths.state_dir)
     own_pid = ctx.record.pid if ctx.record is not None and ctx.record_alive else None
     out = []
     for inst in list_instances(ctx.paths.home):
@@ -67,7 +60,7 @@ def running_neighbours(ctx: DoctorContext) -> list[Neighbour]:
         if not inst.alive or rec.pid == own_pid:
             continue
         state_dir = Path(rec.state_dir)
-        if _real(state_dir) == mine and own_pid is not None:
+        if real_path(state_dir) == mine and own_pid is not None:
             continue
         config_path = Path(rec.config_path)
         out.append(Neighbour(
@@ -80,8 +73,8 @@ def running_neighbours(ctx: DoctorContext) -> list[Neighbour]:
 def configured_neighbours(ctx: DoctorContext) -> list[Neighbour]:
     """Other profiles' own state dirs under the home that hold a config, not running now."""
     home = ctx.paths.home
-    running_dirs = {_real(Path(i.record.state_dir)) for i in list_instances(home) if i.alive}
-    mine = _real(ctx.paths.state_dir)
+    running_dirs = {real_path(Path(i.record.state_dir)) for i in list_instances(home) if i.alive}
+    mine = real_path(ctx.paths.state_dir)
     out = []
     try:
         candidates = sorted(home.glob(".openclaw*/openclaw.json"))
@@ -90,9 +83,9 @@ def configured_neighbours(ctx: DoctorContext) -> list[Neighbour]:
     for config_path in candidates:
         state_dir = config_path.parent
         profile = profile_owning_dir(state_dir, [home])
-        if profile is None or _real(state_dir) in (mine, *running_dirs):
+        if profile is None or real_path(state_dir) in (mine, *running_dirs):
             continue
-        if _real(config_path) == _real(ctx.paths.config_path):
+        if real_path(config_path) == real_path(ctx.paths.config_path):
             continue
         data = _config_data(config_path)
         paths = Paths(home=home, profile=None if profile == "default" else profile, state_dir=state_dir,
@@ -123,9 +116,9 @@ def _ports(ctx: DoctorContext, neighbours: list[Neighbour]) -> Finding:
 
 
 def _shared_files(ctx: DoctorContext, neighbours: list[Neighbour]) -> list[Finding]:
-    state, config = _real(ctx.paths.state_dir), _real(ctx.paths.config_path)
-    same_state = [n for n in neighbours if n.running and _real(n.state_dir) == state]
-    same_config = [n for n in neighbours if _real(n.config_path) == config and n not in same_state]
+    state, config = real_path(ctx.paths.state_dir), real_path(ctx.paths.config_path)
+    same_state = [n for n in neighbours if n.running and real_path(n.state_dir) == state]
+    same_config = [n for n in neighbours if real_path(n.config_path) == config and n not in same_state]
     out = []
     if same_state:
         out.append(Finding("neighbours.state-dir", FAIL, ", ".join(n.name for n in same_state)

@@ -10,7 +10,7 @@ from typing import Any
 from openclaw.cli.service.view import ServiceView, inspect_service
 from openclaw.ipc.version import GATEWAY_VERSION
 
-from .context import DoctorContext
+from .context import DoctorContext, real_path
 from .model import FAIL, OK, WARN, Finding, worst
 from .service_repair import reinstall_service
 
@@ -64,16 +64,10 @@ def drift(definition: dict[str, Any], port: int, program: Path | None) -> list[t
         prog = Path(unit_program)
         if not prog.exists():
             out.append((FAIL, f"its program {prog} does not exist"))
-        elif program is not None and _real(prog) != _real(program):
+        elif program is not None and real_path(prog) != real_path(program):
             out.append((WARN, f"it runs {prog}, this CLI is {program}"))
     version = definition.get("version")
     if isinstance(version, str) and version and version != GATEWAY_VERSION:
         out.append((WARN, f"it was installed by version {version}, this is {GATEWAY_VERSION}"))
     return out
 
-
-def _real(path: Path) -> Path:
-    try:
-        return path.resolve()
-    except OSError:
-        return path

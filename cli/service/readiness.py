@@ -17,14 +17,12 @@ from pathlib import Path
 from subprocess import Popen
 from typing import Any
 
-from openclaw.ipc import scopes
 from openclaw.ipc.config import config_value
 from openclaw.ipc.config_file import load_config
 from openclaw.ipc.errors import ConfigRefusal
 from openclaw.ipc.instance_registry import InstanceRecord, running_instance
 from openclaw.ipc.paths import Paths
 
-from ..client import GatewayClient, RpcError, TransportError
 from .process_path import frontend_pid, gone
 
 
@@ -117,26 +115,20 @@ class Probe:
 
 
 def _probe_one(url: str, secret: Secret | None, timeout_s: float) -> Probe:
-    client = GatewayClient(url, token=secret.token if secret else None, password=secret.password if secret else None,
-                           timeout_s=max(0.2, timeout_s), client_id="cli", mode="cli", scopes=[scopes.READ])
-    try:
-        hello = client.connect()
-        server = hello.get("server") if isinstance(hello, dict) else None
-        out = Probe(True, url, boot_id=(server or {}).get("bootId"), conn_id=(server or {}).get("connId"))
-        try:
-            status = client.call("status")
-            sup = status.get("supervision") or {}
-            out.pid, out.generation, out.frontend_pid = status.get("pid"), sup.get("generation"), sup.get("frontendPid")
-            out.boot_id = sup.get("bootId") or out.boot_id
-        except RpcError:
-            pass
-        return out
-    except TransportError as exc:
-        return Probe(False, url, error=exc.message)
-    except RpcError as exc:
-        return Probe(False, url, auth_rejected=True, error=f"{exc.error.get('code')}: {exc.error.get('message')}")
-    finally:
-        client.close()
+    """hello-ok and `status` through the probe `gateway status`/`probe` use (cli/gateway_probe.py)."""
+    from ..gateway_probe import probe_gateway
+
+    res = probe_gateway(url, secret.token if secret else None, secret.password if secret else None,
+                        int(max(0.2, timeout_s) * 1000), detail=("status",), display_name="gateway:lifecycle")
+    if not res.connected:
+        return Probe(False, url, auth_rejected=res.reached, error=f"{res.error_code}: {res.error}" if res.reached else res.error)
+    out = Probe(True, url, boot_id=res.server.get("bootId"), conn_id=res.server.get("connId"))
+    status = res.answers.get("status")
+    if isinstance(status, dict):
+        sup = status.get("supervision") or {}
+        out.pid, out.generation, out.frontend_pid = status.get("pid"), sup.get("generation"), sup.get("frontendPid")
+        out.boot_id = sup.get("bootId") or out.boot_id
+    return out
 
 
 def probe(rec: InstanceRecord, creds: Credentials, timeout_s: float) -> Probe:
