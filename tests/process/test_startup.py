@@ -176,7 +176,7 @@ def test_profile_defaults(tmp_path):
     h = Home(tmp_path, profile="x")
     out = _status_json(h, "--profile", "x")
     assert out["gateway"]["port"] == 22695  # 20000 + fnv1a32("x") % 40000
-    assert out["config"]["path"] == str(h.home / ".openclaw-x" / "openclaw.json")
+    assert out["config"]["cli"]["path"] == str(h.home / ".openclaw-x" / "openclaw.json")
     out = _status_json(h, "--dev")
     assert out["gateway"]["port"] == 19001
 
