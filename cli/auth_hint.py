@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from openclaw.ipc.config import config_value
 
-from .target import Target
+from .target import Target, service_env_file
 
 AUTH_DETAIL_CODES = {
     "DEVICE_IDENTITY_REQUIRED", "AUTH_TOKEN_MISMATCH", "AUTH_PASSWORD_MISMATCH", "AUTH_RATE_LIMITED",
@@ -56,6 +56,7 @@ def looked_in(target: Target) -> list[str]:
     return [
         "--token / --password",
         "OPENCLAW_GATEWAY_TOKEN / OPENCLAW_GATEWAY_PASSWORD",
+        f"the service env file {service_env_file(target.paths)} ({_state(service_env_file(target.paths))})",
         f"gateway.auth.token / gateway.auth.password in {cfg} ({cfg_state})",
         f"the runtime token file {token_file} ({_state(token_file)})",
     ]
@@ -67,6 +68,8 @@ def credential_used(target: Target) -> str:
     src = target.credential_source or ""
     if src.startswith("config "):
         where = f"{src.removeprefix('config ')} in {target.paths.config_path}"
+    elif src.startswith("service env file"):
+        where = f"the service env file {service_env_file(target.paths)} (written by `gateway install --token`)"
     elif src == "runtime token file":
         where = f"the runtime token file {target.paths.runtime_token_file}"
     else:

@@ -2,7 +2,8 @@
 
 URL: --url > OPENCLAW_GATEWAY_URL > ws://127.0.0.1:<port>, where port is
 OPENCLAW_GATEWAY_PORT > the running instance of this state dir > gateway.port >
-the profile's default. Credentials: flags > env > config > the runtime token file.
+the profile's default. Credentials: flags > env > the service's env file > config > the runtime
+token file (credentials_for).
 `--url` without explicit credentials is refused before connecting (spec §4).
 """
 
@@ -64,20 +65,7 @@ def resolve_target(url: str | None, token: str | None, password: str | None) -> 
     else:
         port, port_source = resolve_local_port(paths, config)
         url, url_source = f"ws://127.0.0.1:{port}", port_source
-    cred_source = None
-    if token or password:
-        cred_source = "cli"
-    elif os.environ.get("OPENCLAW_GATEWAY_TOKEN"):
-        token, cred_source = os.environ["OPENCLAW_GATEWAY_TOKEN"], "env OPENCLAW_GATEWAY_TOKEN"
-    elif os.environ.get("OPENCLAW_GATEWAY_PASSWORD"):
-        password, cred_source = os.environ["OPENCLAW_GATEWAY_PASSWORD"], "env OPENCLAW_GATEWAY_PASSWORD"
-    elif isinstance(config_value(config, "gateway.auth.token"), str):
-        token, cred_source = config_value(config, "gateway.auth.token"), "config gateway.auth.token"
-    elif isinstance(config_value(config, "gateway.auth.password"), str):
-        password, cred_source = config_value(config, "gateway.auth.password"), "config gateway.auth.password"
-    else:
-        token = read_runtime_token(paths.runtime_token_file)
-        cred_source = "runtime token file" if token else None
+    token, password, cred_source = credentials_for(paths, config, token, password)
     return Target(url, url_source, token, password, cred_source, paths, port, port_source, config, config_error)
 
 
@@ -108,21 +96,43 @@ def read_runtime_token(path: Path) -> str | None:
 def credentials_for(
     paths: Paths, config: dict[str, Any], token: str | None, password: str | None, use_env: bool = True
 ) -> tuple[str | None, str | None, str | None]:
-    """(token, password, source) for the gateway of `paths`: flags > env (when `use_env`, i.e. the
-    invoking shell's own gateway) > that config's gateway.auth > that state dir's runtime token file."""
+    """(token, password, source) for the gateway of `paths`, in the order that gateway reads them: flags >
+    env (when `use_env`, i.e. the invoking shell's own gateway) > the service's env file (what
+    `gateway install --token` stored: the service's gateway gets it as its environment) > that config's
+    gateway.auth > that state dir's runtime token file."""
     if token or password:
         return token, password, "cli"
     if use_env and os.environ.get("OPENCLAW_GATEWAY_TOKEN"):
         return os.environ["OPENCLAW_GATEWAY_TOKEN"], None, "env OPENCLAW_GATEWAY_TOKEN"
     if use_env and os.environ.get("OPENCLAW_GATEWAY_PASSWORD"):
         return None, os.environ["OPENCLAW_GATEWAY_PASSWORD"], "env OPENCLAW_GATEWAY_PASSWORD"
+    service_env = read_service_env(paths)
+    if service_env.get("OPENCLAW_GATEWAY_TOKEN"):
+        return service_env["OPENCLAW_GATEWAY_TOKEN"], None, f"service env file ({service_env_file(paths)})"
+    if service_env.get("OPENCLAW_GATEWAY_PASSWORD"):
+        return None, service_env["OPENCLAW_GATEWAY_PASSWORD"], f"service env file ({service_env_file(paths)})"
     cfg_token = config_value(config, "gateway.auth.token")
     if isinstance(cfg_token, str) and cfg_token:
-        return cfg_token, None, f"config gateway.auth.token ({paths.config_path})"
+        return cfg_token, None, "config gateway.auth.token"
     cfg_password = config_value(config, "gateway.auth.password")
     if isinstance(cfg_password, str) and cfg_password:
-        return None, cfg_password, f"config gateway.auth.password ({paths.config_path})"
+        return None, cfg_password, "config gateway.auth.password"
     runtime = read_runtime_token(paths.runtime_token_file)
     if runtime:
-        return runtime, None, f"runtime token file ({paths.runtime_token_file})"
+        return runtime, None, "runtime token file"
     return None, None, None
+
+
+def service_env_file(paths: Paths) -> Path:
+    return paths.state_dir / "gateway.env"
+
+
+def read_service_env(paths: Paths) -> dict[str, str]:
+    """KEY=VALUE lines of the service's EnvironmentFile (`gateway install` writes it 0600)."""
+    try:
+        text = service_env_file(paths).read_text()
+    except (OSError, UnicodeDecodeError):
+        return {}
+    from .service.definition import parse_env_file
+
+    return parse_env_file(text)

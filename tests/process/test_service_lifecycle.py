@@ -99,3 +99,24 @@ def test_uninstall_stops_the_gateway_the_service_started(kit: ServiceKit) -> Non
     assert f"Stopped the gateway the service started (pid {pid})" in out
     wait_gone(tree, 5)
     assert not (kit.home.home / ".config/systemd/user/openclaw-gateway.service").exists()
+
+
+def test_a_token_given_to_install_is_what_every_later_command_uses(kit: ServiceKit) -> None:
+    """`gateway install --token T` keeps T out of the unit (0600 env file); the service's gateway runs with it,
+    and `health`/`status` from a shell with no token variable find it there (not the config's other token)."""
+    kit.ok("setup", "--port", str(free_port()))
+    kit.ok("config", "set", "logging.file", str(kit.home.log_file))
+    token = "service-token-" + "s" * 30
+    kit.ok("gateway", "install", "--token", token)
+    unit = kit.home.home / ".config/systemd/user/openclaw-gateway.service"
+    assert token not in unit.read_text()
+    kit.ok("gateway", "start")
+    health = kit.run("health", "--json")
+    assert health.returncode == 0 and json.loads(health.stdout)["ok"] is True, health.stdout + health.stderr
+    rpc = kit.ok("gateway", "status", "--json")["rpc"]
+    assert rpc["ok"] is True and rpc["credentialSource"].startswith("service env file"), rpc
+    config_token = kit.ok("config", "get", "gateway.auth.token", "--reveal", "--json")
+    assert isinstance(config_token, str) and len(config_token) >= 24 and config_token != token  # the service's gateway refuses the config's token: the env file's wins
+    refused = kit.run("health", "--token", str(config_token))
+    assert refused.returncode == 1
+    kit.ok("gateway", "stop")
