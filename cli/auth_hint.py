@@ -67,10 +67,10 @@ def credential_used(target: Target) -> str:
     kind = "password" if target.password and not target.token else "token"
     src = target.credential_source or ""
     if src.startswith("config "):
-        where = f"{src.removeprefix('config ')} in {target.paths.config_path}"
+        where = f"{src.removeprefix('config ').split(' (')[0]} in {target.paths.config_path}"
     elif src.startswith("service env file"):
         where = f"the service env file {service_env_file(target.paths)} (written by `gateway install --token`)"
-    elif src == "runtime token file":
+    elif src.startswith("runtime token file"):
         where = f"the runtime token file {target.paths.runtime_token_file}"
     else:
         where = SOURCE_NAMES.get(src, src)

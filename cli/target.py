@@ -113,13 +113,13 @@ def credentials_for(
         return None, service_env["OPENCLAW_GATEWAY_PASSWORD"], f"service env file ({service_env_file(paths)})"
     cfg_token = config_value(config, "gateway.auth.token")
     if isinstance(cfg_token, str) and cfg_token:
-        return cfg_token, None, "config gateway.auth.token"
+        return cfg_token, None, f"config gateway.auth.token ({paths.config_path})"
     cfg_password = config_value(config, "gateway.auth.password")
     if isinstance(cfg_password, str) and cfg_password:
-        return None, cfg_password, "config gateway.auth.password"
+        return None, cfg_password, f"config gateway.auth.password ({paths.config_path})"
     runtime = read_runtime_token(paths.runtime_token_file)
     if runtime:
-        return runtime, None, "runtime token file"
+        return runtime, None, f"runtime token file ({paths.runtime_token_file})"
     return None, None, None
 
 

