@@ -86,26 +86,20 @@ def _open_ours(path: Path, flags: int) -> int:
 
 
 def _lockf(fd: int, op: int, byte: int, within_s: float) -> bool:
-    try:
-        fcntl.lockf(fd, op | fcntl.LOCK_NB, 1, byte)
-        return True
-    except (BlockingIOError, PermissionError):
-        pass
-    except OSError:
-        return False
+    """Take one byte-range lock, polling (100 µs doubling to 2 ms) for at most `within_s`."""
     deadline = time.monotonic() + within_s
     pause = 0.0001
-    while time.monotonic() < deadline:
-        time.sleep(pause)
-        pause = min(pause * 2, 0.002)
+    while True:
         try:
             fcntl.lockf(fd, op | fcntl.LOCK_NB, 1, byte)
             return True
         except (BlockingIOError, PermissionError):
-            continue
+            if time.monotonic() >= deadline:
+                return False
         except OSError:
             return False
-    return False
+        time.sleep(pause)
+        pause = min(pause * 2, 0.002)
 
 
 class StreamLock:
