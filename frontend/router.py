@@ -5,21 +5,32 @@ Workers declare their methods in Register; that table is the only routing list. 
 replacement the newest registered instance becomes active and the previous one only finishes
 its own calls. A call is a table entry, not a task: the worker's Reply is written straight
 to the client's connection, and one sweep every 100 ms fails calls past their deadline.
+
+Two-phase calls (`agent`): an interim Reply is sent to the client at once and the call stays
+open for the worker's `hold_s`; if the worker is lost or the hold runs out before the final
+Reply, the requester and the run's session watchers get a lifecycle `error` event and the
+client a final error res that still names the run (upstream's failed-run shape).
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import os
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import msgspec
 import zmq
-
 from openclaw.ipc import envelope, frames
-from openclaw.ipc.errors import ErrorShape, GatewayError, ShapedError, unavailable
+from openclaw.ipc.errors import (
+    DECODE_ERRORS,
+    ErrorShape,
+    GatewayError,
+    ShapedError,
+    unavailable,
+)
 from openclaw.ipc.logs import get_logger
 from openclaw.ipc.proc_identity import is_child_of
 from openclaw.ipc.transport import Endpoint, bind_router
@@ -32,6 +43,7 @@ DEFAULT_CALL_TIMEOUT_S = 10.0
 SWEEP_S = 0.1
 MAX_INFLIGHT_PER_CONNECTION = 1024
 CONNECTION_SLOTS = frozenset({"node"})  # workers that may address one connection (Deliver/Disconnect)
+PUBLISH_SLOTS = frozenset({"agent"})  # workers whose events go to a topic's subscribers (Publish/Subscribe)
 
 
 @dataclass
@@ -48,10 +60,11 @@ class Instance:
 
 
 class Pending:
-    __slots__ = ("conn", "req_id", "identity", "method", "deadline")
+    __slots__ = ("conn", "deadline", "identity", "interim", "method", "req_id")
 
     def __init__(self, conn: Connection, req_id: str | int, identity: bytes, method: str, deadline: float) -> None:
         self.conn, self.req_id, self.identity, self.method, self.deadline = conn, req_id, identity, method, deadline
+        self.interim: dict | None = None  # the interim payload of a two-phase call (its runId, sessionKey)
 
 
 def _lost_error(slot: str, method: str, reason: str) -> ErrorShape:
@@ -74,10 +87,12 @@ class WorkerRouter:
         self.pending: dict[int, Pending] = {}
         self.asks: dict[int, tuple[asyncio.Future[bytes], bytes, float]] = {}  # the front-end's own questions
         self.topics: dict[str, str] = {}  # Ask topic -> slot
-        self._deadlines: deque[tuple[float, int]] = deque()
+        self._deadlines: list[tuple[float, int]] = []  # heap; an entry is stale once its call's deadline moved
         self._next_id = 1
         self.on_change: Callable[[], None] = lambda: None  # routes or health fragments changed
         self.on_push: Callable[[str, bytes], None] = lambda event, payload: None
+        self.on_publish: Callable[[str, str, str, bytes], None] = lambda topic, conn_id, event, payload: None
+        self.on_subscribe: Callable[[str, str, bool], None] = lambda conn_id, topic, on: None
         self.on_deliver: Callable[[str, str, bytes], None] = lambda conn_id, event, payload: None
         self.on_disconnect: Callable[[str, int, str], None] = lambda conn_id, code, reason: None
         self.on_answer: Callable[[Connection, str | int, str, bool], None] | None = None  # --ws-log
@@ -152,7 +167,7 @@ class WorkerRouter:
                 f"the {slot} worker is not reachable; retry shortly", details={"worker": slot, "reason": "worker-unreachable"}
             )
         self.pending[call_id] = Pending(conn, req_id, inst.identity, method, deadline)
-        self._deadlines.append((deadline, call_id))
+        heapq.heappush(self._deadlines, (deadline, call_id))
         conn.inflight += 1
 
     def ask(self, topic: str, params: bytes, timeout_s: float = DEFAULT_CALL_TIMEOUT_S) -> asyncio.Future[bytes]:
@@ -172,13 +187,27 @@ class WorkerRouter:
                               details={"worker": slot, "reason": "worker-unreachable"})
         fut: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self.asks[call_id] = (fut, inst.identity, deadline)
-        self._deadlines.append((deadline, call_id))
+        heapq.heappush(self._deadlines, (deadline, call_id))
         return fut
 
     def _fail_ask(self, call_id: int, error: GatewayError) -> None:
         entry = self.asks.pop(call_id, None)
         if entry is not None and not entry[0].done():
             entry[0].set_exception(error)
+
+    def _interim(self, call_id: int, payload: bytes, hold_s: float) -> None:
+        """First half of a two-phase answer: to the client now; the call stays open `hold_s` more."""
+        p = self.pending.get(call_id)
+        if p is None:
+            return
+        try:
+            info = msgspec.json.decode(payload)
+        except DECODE_ERRORS:
+            info = None
+        p.interim = info if isinstance(info, dict) else {}
+        p.deadline = time.monotonic() + max(1.0, hold_s)
+        heapq.heappush(self._deadlines, (p.deadline, call_id))
+        p.conn.send_raw(frames.response_ok(p.req_id, payload))
 
     def _answer(self, call_id: int, ok: bool, payload: bytes, error: ErrorShape | None) -> None:
         p = self.pending.pop(call_id, None)
@@ -196,23 +225,40 @@ class WorkerRouter:
         if ok:
             conn.send_raw(frames.response_ok(p.req_id, payload))
         else:
-            conn.send_raw(frames.response_error(p.req_id, error or ErrorShape(code="UNAVAILABLE", message="no error given")))
+            error = error or ErrorShape(code="UNAVAILABLE", message="no error given")
+            if p.interim is not None and payload in (b"", b"null"):  # the worker could not finish the run
+                payload = self._run_cut_off(p, error)
+            conn.send_raw(frames.response_error(p.req_id, error, payload))
         if self.on_answer is not None:
             self.on_answer(conn, p.req_id, p.method, ok)
 
     def _fail(self, call_id: int, error: ErrorShape) -> None:
         self._answer(call_id, False, b"", error)
 
+    def _run_cut_off(self, p: Pending, error: ErrorShape) -> bytes:
+        """A two-phase call ended by the front-end (worker lost, hold expired, gateway stopping): the
+        run's watchers get its lifecycle `error` event; returns the final res payload naming the run."""
+        info = p.interim or {}
+        run_id, session_key = info.get("runId"), info.get("sessionKey")
+        now = int(time.time() * 1000)
+        event = {
+            "runId": run_id, "stream": "lifecycle",
+            "data": {"phase": "error", "error": error.message, "endedAt": now, "executionSettled": True},
+            "sessionKey": session_key, "agentId": info.get("agentId"), "ts": now,
+        }
+        self.on_publish(session_key if isinstance(session_key, str) else "", p.conn.conn_id, "agent", msgspec.json.encode(event))
+        return msgspec.json.encode({"runId": run_id, "status": "error", "summary": error.message})
+
     def _sweep(self) -> None:
         now = time.monotonic()
         dl = self._deadlines
         while dl and dl[0][0] <= now:
-            _, call_id = dl.popleft()
+            due, call_id = heapq.heappop(dl)
             if call_id in self.asks:
                 self._fail_ask(call_id, unavailable("timed out waiting for a worker", retry_after_ms=500, details={"reason": "deadline"}))
                 continue
             p = self.pending.get(call_id)
-            if p is not None:
+            if p is not None and p.deadline <= due:  # else: an interim reply moved it (a newer entry is queued)
                 slot = self.instances[p.identity].slot if p.identity in self.instances else "?"
                 self._fail(
                     call_id,
@@ -252,7 +298,10 @@ class WorkerRouter:
             if (p is not None and p.identity != identity) or (asked is not None and asked[1] != identity):
                 self.endpoint.drop(identity, f"reply to call {msg.call_id}, which went to another worker")
                 return
-            self._answer(msg.call_id, msg.ok, msg.payload, msg.error)
+            if msg.interim and msg.ok:
+                self._interim(msg.call_id, msg.payload, msg.hold_s)
+            else:
+                self._answer(msg.call_id, msg.ok, msg.payload, msg.error)
             return
         inst = self.instances.get(identity)
         match msg:
@@ -271,6 +320,12 @@ class WorkerRouter:
             case envelope.Deliver():
                 if inst is not None and inst.slot in CONNECTION_SLOTS:
                     self.on_deliver(msg.conn_id, msg.event, msg.payload)
+            case envelope.Publish():
+                if inst is not None and inst.slot in PUBLISH_SLOTS:
+                    self.on_publish(msg.topic, msg.conn_id, msg.event, msg.payload)
+            case envelope.Subscribe():
+                if inst is not None and inst.slot in PUBLISH_SLOTS:
+                    self.on_subscribe(msg.conn_id, msg.topic, msg.on)
             case envelope.Disconnect():
                 if inst is not None and inst.slot in CONNECTION_SLOTS:
                     self.on_disconnect(msg.conn_id, msg.code, msg.reason)

@@ -66,6 +66,8 @@ class Services:
         self._features: bytes | None = None
         self.router.on_change = self._workers_changed
         self.router.on_push = lambda event, payload: self.hub.broadcast(event, payload)
+        self.router.on_publish = self.hub.publish
+        self.router.on_subscribe = self.hub.subscribe
         self.tree.on_change.append(self.health.changed)
         self.tree.on_change.append(lambda: self.router.keep_slots({p.name for p in self.tree.children}))
         self.settings.on_change.append(self._config_applied)

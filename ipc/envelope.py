@@ -46,10 +46,16 @@ class HealthFragment(msgspec.Struct, tag="health-fragment", array_like=True):
 
 
 class Reply(msgspec.Struct, tag="reply", kw_only=True, array_like=True):
+    """The answer to a Call. `interim=True` is the first half of a two-phase answer (an `agent`
+    run's `accepted`): the front-end sends it as a res and keeps the call open for `hold_s`
+    more seconds, until the final Reply (same call_id) or the worker's loss ends it."""
+
     call_id: int
     ok: bool
     payload: bytes = b"null"  # JSON
     error: ErrorShape | None = None
+    interim: bool = False
+    hold_s: float = 0.0
 
 
 class Push(msgspec.Struct, tag="push", array_like=True):
@@ -79,7 +85,29 @@ class Disconnect(msgspec.Struct, tag="disconnect", array_like=True):
     reason: str
 
 
-WorkerToFrontend = Register | Heartbeat | HealthFragment | Reply | Push | Retiring | Deliver | Disconnect
+class Publish(msgspec.Struct, tag="publish", array_like=True):
+    """An event of one topic (a session key: its runs' `agent`/`chat` events): to every connection
+    subscribed to `topic` and to `conn_id` (the run's requester; "" for none), each with its own
+    contiguous `seq`, filtered by the event's scope like a broadcast."""
+
+    topic: str
+    conn_id: str
+    event: str
+    payload: bytes  # JSON
+
+
+class Subscribe(msgspec.Struct, tag="subscribe", array_like=True):
+    """Connection `conn_id` now receives (on=True) or no longer receives the Publish events of
+    `topic`. Sent before the Reply of the call that asked, so no event is missed."""
+
+    conn_id: str
+    topic: str
+    on: bool = True
+
+
+WorkerToFrontend = (
+    Register | Heartbeat | HealthFragment | Reply | Push | Retiring | Deliver | Disconnect | Publish | Subscribe
+)
 
 # ------------------------------------------------------------ front-end -> worker
 

@@ -172,8 +172,12 @@ def response_ok(req_id: str | int, payload_bytes: bytes) -> bytes:
     return b'{"type":"res","id":' + _json.encode(req_id) + b',"ok":true,"payload":' + payload_bytes + b"}"
 
 
-def response_error(req_id: str | int, error: ErrorShape) -> bytes:
-    return b'{"type":"res","id":' + _json.encode(req_id) + b',"ok":false,"error":' + error.to_json() + b"}"
+def response_error(req_id: str | int, error: ErrorShape, payload_bytes: bytes | None = None) -> bytes:
+    """An error res; a failed `agent` run's final res also carries its payload (`runId`, `status`)."""
+    head = b'{"type":"res","id":' + _json.encode(req_id) + b',"ok":false,'
+    if payload_bytes is not None and payload_bytes not in (b"", b"null"):
+        head += b'"payload":' + payload_bytes + b","
+    return head + b'"error":' + error.to_json() + b"}"
 
 
 def event_prefix(event: str, payload_bytes: bytes, state_version: dict[str, int] | None = None) -> bytes:

@@ -42,7 +42,11 @@ RULES: dict[str, Effect] = {
     "hooks": Effect.HOT_FRONTEND,
     "commands": Effect.SUPERVISOR,
     "agents": Effect.HOT_AGENT,
-    "models": Effect.REPLACE_AGENT,
+    "models": Effect.HOT_AGENT,  # read per run: in-flight runs keep the provider they started with
+    "tools": Effect.HOT_AGENT,
+    "memory": Effect.HOT_AGENT,
+    "memory.search": Effect.REPLACE_AGENT,  # the embedding index is built at start (upstream: restart)
+    "session": Effect.HOT_AGENT,
     "channels": Effect.CHANNEL,
     "meta": Effect.NONE,
     "wizard": Effect.NONE,

@@ -8,6 +8,12 @@
 A worker kind subclasses `Worker`, lists its handlers in `methods`, and may publish a health
 fragment (merged into the gateway's `health`) and push events. A handler returns its result
 or an awaitable of it; raise GatewayError for the caller's mistakes.
+
+A handler marked `@two_phase` gets a third argument, its `CallHandle`: `handle.interim(payload,
+hold_s)` answers the client at once (an `agent` run's `accepted`) and keeps the call open for
+`hold_s` seconds; the handler's return value (or GatewayError) is then the final answer.
+`publish(topic, conn_id, event, payload)` sends an event to a topic's subscribers and one
+connection (a run's watchers); `subscribe(conn_id, topic)` adds a connection to a topic.
 """
 
 from __future__ import annotations
@@ -40,9 +46,33 @@ RETIRE_ACK_WAIT_S = 1.0
 TERM_DRAIN_S = 1.0
 MAX_RESULT_BYTES = MAX_MESSAGE_BYTES - 65536  # room for the envelope around it
 
-Handler = Callable[[dict[str, Any], envelope.CallerInfo], Any]
+Handler = Callable[..., Any]  # (params, caller) or, marked @two_phase, (params, caller, handle)
 GATEWAY_CALLER = envelope.CallerInfo("", "gateway", "gateway", "gateway", [])
 _json = msgspec.json.Encoder()
+
+
+def two_phase(handler: Handler) -> Handler:
+    """Mark a handler that answers twice: an interim res now (handle.interim), the final one later."""
+    handler.two_phase = True  # type: ignore[attr-defined]
+    return handler
+
+
+class CallHandle:
+    """One routed call of a @two_phase handler: its id and the interim answer."""
+
+    __slots__ = ("_send", "call_id", "interim_sent")
+
+    def __init__(self, call_id: int, send: Callable[[envelope.WorkerToFrontend], None]) -> None:
+        self.call_id = call_id
+        self._send = send
+        self.interim_sent = False
+
+    def interim(self, payload: Any, hold_s: float) -> None:
+        """Answer the client now with `payload`; the call stays open for `hold_s` seconds."""
+        if self.interim_sent:
+            return
+        self.interim_sent = True
+        self._send(envelope.Reply(call_id=self.call_id, ok=True, payload=_json.encode(payload), interim=True, hold_s=hold_s))
 
 
 class Worker:
@@ -61,6 +91,8 @@ class Worker:
         self.push: Callable[[str, Any], None] = lambda event, payload: None
         self.deliver: Callable[[str, str, Any], None] = lambda conn_id, event, payload: None
         self.disconnect: Callable[[str, int, str], None] = lambda conn_id, code, reason: None
+        self.publish: Callable[[str, str, str, Any], None] = lambda topic, conn_id, event, payload: None
+        self.subscribe: Callable[[str, str, bool], None] = lambda conn_id, topic, on=True: None
 
     def title(self) -> str:
         return f"openclaw-gateway: worker {self.kind}"
@@ -138,6 +170,10 @@ class WorkerRuntime:
         self.worker.push = self._push
         self.worker.deliver = lambda conn_id, event, payload: self._send(envelope.Deliver(conn_id, event, _json.encode(payload)))
         self.worker.disconnect = lambda conn_id, code, reason: self._send(envelope.Disconnect(conn_id, code, reason))
+        self.worker.publish = lambda topic, conn_id, event, payload: self._send(
+            envelope.Publish(topic, conn_id, event, payload if isinstance(payload, bytes) else _json.encode(payload))
+        )
+        self.worker.subscribe = lambda conn_id, topic, on=True: self._send(envelope.Subscribe(conn_id, topic, on))
         sock = connect_dealer(ctx, endpoint(cfg.runtime_dir, "workers.sock"), link.instance)
         self.endpoint: Endpoint[envelope.FrontendToWorker] = Endpoint(sock, envelope.worker_decoder, self._on_message, log)
         self.endpoint.start()
@@ -261,6 +297,10 @@ class WorkerRuntime:
         handler = self.worker.methods.get(call.method)
         if handler is None:
             self._reply_error(call, GatewayError(ErrorCode.INVALID_REQUEST, f"unknown method: {call.method}").shape())
+            return
+        if getattr(handler, "two_phase", False):
+            handle = CallHandle(call.call_id, self._send)
+            self._run(call, lambda: handler(decode_params(call.params, call.method), call.caller, handle))
             return
         self._run(call, lambda: handler(decode_params(call.params, call.method), call.caller))
 

@@ -93,6 +93,8 @@ EVENT_SCOPES: dict[str, str | None] = {
     "chat": scopes.READ,
     "chat.metadata.changed": scopes.READ,
     "sessions.changed": scopes.READ,
+    "session.message": scopes.READ,
+    "session.tool": scopes.READ,
     "config.changed": scopes.READ,
     "cron": scopes.READ,
     "update.available": scopes.READ,
@@ -130,15 +132,22 @@ def may_receive(principal: Principal, needed: str | None) -> bool:
 # ------------------------------------------------------------------ how long a routed call may take
 
 DEFAULT_CALL_TIMEOUT_S = 10.0
-_LONG_CALLS = frozenset({"node.invoke"})
+_LONG_CALLS = frozenset({"node.invoke", "agent.wait"})
+MAX_WAIT_S = 24 * 3600.0
 
 
 def call_timeout_s(method: str, raw_params: bytes) -> float:
-    """The router's deadline: the default, or a call's own budget plus a margin for the answer."""
+    """The router's deadline: the default, or a call's own budget plus a margin for the answer.
+    (`agent` answers `accepted` at once and then holds the call for the run's own timeout.)"""
     if method not in _LONG_CALLS or not raw_params:
         return DEFAULT_CALL_TIMEOUT_S
     try:
         params = msgspec.json.decode(raw_params)
     except DECODE_ERRORS:
         return DEFAULT_CALL_TIMEOUT_S
+    if method == "agent.wait":
+        wait_ms = params.get("timeoutMs") if isinstance(params, dict) else None
+        if isinstance(wait_ms, (int, float)) and not isinstance(wait_ms, bool) and wait_ms >= 0:
+            return min(MAX_WAIT_S, wait_ms / 1000) + 2.0
+        return 30.0 + 2.0  # agent.wait's default window
     return node_invoke.timeout_ms(params) / 1000 + 2.0

@@ -88,9 +88,9 @@ def test_worker_scoped_change_replaces_that_worker_only_blue_green(make_gateway,
     caller = Caller(gw.url)
     caller.start()
     try:
-        home.write_config(config(home, models={"providers": {"fake": {"baseUrl": "http://127.0.0.1:9/v1"}}}))
+        home.write_config(config(home, memory={"search": {"model": "text-embedding-3-large"}}))
         reload = gw.wait_applied()
-        assert reload["lastActions"] == ["restarting worker agent (models.providers.fake.baseUrl)"]
+        assert reload["lastActions"] == ["restarting worker agent (memory.search.model)"]
         wait_for(lambda: (now := gw.children_by_title()).get("agent") not in (None, before["agent"]) and now, 10,
                  what="a new agent")
         n = caller.calls

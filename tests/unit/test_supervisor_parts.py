@@ -121,7 +121,9 @@ def test_reset_forgets_crashes() -> None:
         ("logging.level", Effect.HOT_ALL),
         ("hooks.token", Effect.HOT_FRONTEND),
         ("agents.defaults.model", Effect.HOT_AGENT),
-        ("models.providers.x.baseUrl", Effect.REPLACE_AGENT),
+        ("models.providers.x.baseUrl", Effect.HOT_AGENT),
+        ("memory.search.model", Effect.REPLACE_AGENT),
+        ("memory.citations", Effect.HOT_AGENT),
         ("channels.telegram.botToken", Effect.CHANNEL),
         ("meta.lastTouchedAt", Effect.NONE),
         ("somethingNew.x", Effect.NONE),
@@ -180,19 +182,19 @@ def test_plan_token_rotation_is_hot_unless_the_mode_changes_too() -> None:
 
 @pytest.mark.parametrize("mode", ["off", "hot", "restart", "hybrid"])
 def test_plan_modes(mode: str) -> None:
-    old = {"logging": {"level": "info"}, "models": {"a": 1}, "gateway": {"port": 1}}
-    new = {"logging": {"level": "debug"}, "models": {"a": 2}, "gateway": {"port": 2}}
+    old = {"logging": {"level": "info"}, "memory": {"search": {"a": 1}}, "gateway": {"port": 1}}
+    new = {"logging": {"level": "debug"}, "memory": {"search": {"a": 2}}, "gateway": {"port": 2}}
     p = plan(old, new, mode, new_gw=gw(port=2))
     if mode == "off":
-        assert p.pending == ["gateway.port", "logging.level", "models.a"] and not (p.hot or p.replace or p.restart_frontend)
+        assert p.pending == ["gateway.port", "logging.level", "memory.search.a"] and not (p.hot or p.replace or p.restart_frontend)
     elif mode == "hot":
-        assert set(p.hot) == {"frontend", "agent", "node"} and p.pending == ["gateway.port", "models.a"]
+        assert set(p.hot) == {"frontend", "agent", "node"} and p.pending == ["gateway.port", "memory.search.a"]
     elif mode == "restart":
         assert not p.hot and set(p.replace) == {"agent", "node"} and "logging.level" in p.restart_frontend
     else:
         assert set(p.hot) == {"agent", "node"}
         assert p.restart_frontend == ["gateway.port"] and "frontend" not in p.hot  # the new front-end reads it all
-        assert p.replace["agent"] == ["models.a"] and p.hot["agent"] == ["logging.level"]
+        assert p.replace["agent"] == ["memory.search.a"] and p.hot["agent"] == ["logging.level"]
     assert p.describe()  # every plan says what it does
 
 

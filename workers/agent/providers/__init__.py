@@ -1,0 +1,1 @@
+"""Model providers: one module per wire API (base.py is the interface every run uses)."""
