@@ -26,6 +26,7 @@ class ErrorCode(str, enum.Enum):
     NOT_PAIRED = "NOT_PAIRED"
     UNAVAILABLE = "UNAVAILABLE"
     APPROVAL_NOT_FOUND = "APPROVAL_NOT_FOUND"
+    AGENT_TIMEOUT = "AGENT_TIMEOUT"  # a run exceeded its timeout (seeds: standard code)
 
 
 class ExitCode(enum.IntEnum):

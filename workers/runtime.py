@@ -51,6 +51,15 @@ GATEWAY_CALLER = envelope.CallerInfo("", "gateway", "gateway", "gateway", [])
 _json = msgspec.json.Encoder()
 
 
+class FinalError(GatewayError):
+    """A failed final answer that still carries a payload: a run that ended in error answers
+    `{"ok":false,"payload":{"runId","status":"error","summary"},"error":{…}}` (upstream's shape)."""
+
+    def __init__(self, payload: Any, code: ErrorCode, message: str, **kw: Any) -> None:
+        super().__init__(code, message, **kw)
+        self.payload = payload
+
+
 def two_phase(handler: Handler) -> Handler:
     """Mark a handler that answers twice: an interim res now (handle.interim), the final one later."""
     handler.two_phase = True  # type: ignore[attr-defined]
@@ -333,6 +342,9 @@ class WorkerRuntime:
     async def _finish(self, call: envelope.Call, pending: Awaitable[Any]) -> None:
         try:
             result = await pending
+        except FinalError as exc:
+            self._send(envelope.Reply(call_id=call.call_id, ok=False, payload=_json.encode(exc.payload), error=exc.shape()))
+            return
         except GatewayError as exc:
             self._reply_error(call, exc.shape())
             return
