@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from openclaw.ipc.agent_db.cli_rows import cli_row, participants
+from openclaw.ipc.agent_db.keys import valid_agent_id
+from openclaw.ipc.agent_db.schema import DB_NAME, StoreError, db_path, open_db
 from openclaw.ipc.errors import ExitCode
 from openclaw.ipc.paths import resolve_paths
-from openclaw.workers.agent.store.keys import valid_agent_id
-from openclaw.workers.agent.store.rows import cli_row, participants
-from openclaw.workers.agent.store.schema import DB_NAME, StoreError, db_path, open_db
 
 from .globals import OPTIONS
 from .output import fail, print_json

@@ -9,6 +9,13 @@ import stat
 from pathlib import Path
 
 import pytest
+from openclaw.ipc.agent_db import keys
+from openclaw.ipc.agent_db.schema import (
+    SCHEMA_VERSION,
+    StoreError,
+    open_db,
+    schema_statements,
+)
 from openclaw.ipc.errors import GatewayError
 from openclaw.workers.agent.providers.base import (
     AssistantMessage,
@@ -17,14 +24,7 @@ from openclaw.workers.agent.providers.base import (
     ToolResultMessage,
     UserMessage,
 )
-from openclaw.workers.agent.store import keys
 from openclaw.workers.agent.store.messages import assistant_message, tool_result_message
-from openclaw.workers.agent.store.schema import (
-    SCHEMA_VERSION,
-    StoreError,
-    open_db,
-    schema_statements,
-)
 from openclaw.workers.agent.store.stores import Stores
 
 MODEL = ModelRef("openclaw-local", "echo")

@@ -21,7 +21,7 @@ from openclaw.ipc.atomic import write_atomic
 from openclaw.ipc.config import config_value
 from openclaw.ipc.errors import invalid_request
 
-from .store import keys
+from openclaw.ipc.agent_db import keys
 from .store.history import MAX_MESSAGE_CHARS
 from .store.messages import message_text
 

@@ -6,35 +6,16 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from openclaw.ipc.agent_db.cli_rows import AGENT_RUNTIME, IMPLICIT_RUNTIME, kind_of, participants  # noqa: F401 (participants: re-exported for the store)
 
 from .history import active_messages
 from .messages import message_text
-
-if TYPE_CHECKING:
-    from .session_store import SessionStore
+from .view import StoreView
 
 DEFAULT_LIMIT = 100
 THINKING_LEVELS = [{"id": "off", "label": "off"}]
-AGENT_RUNTIME = {"id": "openclaw", "source": "session"}
-IMPLICIT_RUNTIME = {"id": "auto", "source": "implicit"}
-
-
-def participants(db: sqlite3.Connection, key: str) -> list[dict[str, Any]]:
-    out = []
-    for ns, actor in db.execute(
-        "SELECT identity_namespace, actor_id FROM session_participants WHERE session_key=? ORDER BY rowid", (key,)
-    ):
-        try:
-            ident = json.loads(ns)
-        except ValueError:
-            continue
-        out.append({"identity": {**ident, "id": actor}})
-    return out
-
-
-def kind_of(key: str) -> str:
-    return "group" if ":group:" in key or ":channel:" in key else "direct"
 
 
 def classification(key: str, agent_id: str, main: str = "main") -> str:
@@ -45,7 +26,7 @@ def classification(key: str, agent_id: str, main: str = "main") -> str:
     return head if head in ("explicit", "dashboard") else "custom"
 
 
-def defaults(store: SessionStore) -> dict[str, Any]:
+def defaults(store: StoreView) -> dict[str, Any]:
     latest = store.db.execute(
         "SELECT entry_json FROM session_nodes WHERE entry_valid=1 ORDER BY updated_at DESC LIMIT 1").fetchone()
     e = json.loads(latest[0]) if latest else {}
@@ -55,7 +36,7 @@ def defaults(store: SessionStore) -> dict[str, Any]:
             "modelSelectionTarget": "session"}
 
 
-def session_row(store: SessionStore, node: sqlite3.Row, *, include_last_message: bool = False,
+def session_row(store: StoreView, node: sqlite3.Row, *, include_last_message: bool = False,
                 active_run_ids: list[str] | None = None) -> dict[str, Any]:
     """The sessions.list Row (spec §2.7) of one node."""
     key = node["session_key"]
@@ -99,44 +80,10 @@ def session_row(store: SessionStore, node: sqlite3.Row, *, include_last_message:
     return row
 
 
-def cli_row(agent_id: str, node: sqlite3.Row, parts: list[dict[str, Any]], now: int,
-            config_context_tokens: int | None = None) -> dict[str, Any]:
-    """The `openclaw sessions --json` row, as the upstream CLI prints it."""
-    e = json.loads(node["entry_json"])
-    row: dict[str, Any] = {"key": node["session_key"], "updatedAt": e.get("updatedAt"),
-                           "ageMs": max(0, now - int(e.get("updatedAt") or now)), "sessionId": e.get("sessionId")}
-    for k in ("sessionStartedAt", "lastInteractionAt", "status", "label"):
-        if e.get(k) is not None:
-            row[k] = e[k]
-    row["visibility"] = "shared"
-    if parts:
-        row["participants"] = parts
-        row["participantCount"] = len(parts)
-    for k in ("systemSent", "abortedLastRun", "inputTokens", "outputTokens"):
-        if e.get(k) is not None:
-            row[k] = e[k]
-    fresh = e.get("totalTokensVersion") == 1 and bool(e.get("totalTokensFresh"))
-    row["totalTokens"] = e.get("totalTokens") if isinstance(e.get("totalTokens"), int) else None
-    row["totalTokensFresh"] = fresh and row["totalTokens"] is not None
-    if e.get("totalTokensVersion") is not None:
-        row["totalTokensVersion"] = e["totalTokensVersion"]
-    row["model"] = e.get("modelOverride") or e.get("model")
-    row["modelProvider"] = e.get("modelOverrideProvider") or e.get("modelProvider")
-    row["contextTokens"] = e.get("contextTokens") or config_context_tokens or 200_000
-    row["agentId"] = agent_id
-    row["acpRuntime"] = False
-    row["agentRuntime"] = AGENT_RUNTIME if e.get("agentHarnessId") == "openclaw" else IMPLICIT_RUNTIME
-    row["kind"] = kind_of(node["session_key"])
-    for k in ("parentSessionKey", "spawnDepth"):
-        if e.get(k) is not None:
-            row[k] = e[k]
-    return row
-
-
 _SORT = {"updatedAt": "updatedAt", "lastInteractionAt": "lastInteractionAt", "activity": "lastActivityAt"}
 
 
-def list_sessions(store: SessionStore, params: dict[str, Any], *, active_runs: dict[str, list[str]] | None = None) -> dict[str, Any]:
+def list_sessions(store: StoreView, params: dict[str, Any], *, active_runs: dict[str, list[str]] | None = None) -> dict[str, Any]:
     """`sessions.list` over this agent's store (params already validated by the method)."""
     now = int(time.time() * 1000)
     limit = params.get("limit") or DEFAULT_LIMIT

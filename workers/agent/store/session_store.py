@@ -24,10 +24,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from openclaw.ipc.agent_db.schema import db_path, open_db
+
 from ..providers.base import Message, ModelRef
-from . import history, rows
+from . import chat_view, history, rows
 from .messages import now_ms, system_note, usage_block, user_message
-from .schema import db_path, open_db
 
 HARNESS_ID = "openclaw"
 DEFAULT_CONTEXT_TOKENS = 200_000
@@ -309,7 +310,7 @@ class SessionStore:
 
     def chat_history(self, key: str, *, limit: int | None = None, offset: int = 0,
                      max_chars: int = history.MAX_MESSAGE_CHARS) -> dict[str, Any]:
-        return history.chat_history(self, key, limit=limit, offset=offset, max_chars=max_chars)
+        return chat_view.chat_history(self, key, limit=limit, offset=offset, max_chars=max_chars)
 
     def list(self, params: dict[str, Any], **kw: Any) -> dict[str, Any]:
         return rows.list_sessions(self, params, **kw)

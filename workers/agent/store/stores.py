@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .keys import normalize_agent_id
-from .schema import DB_NAME
+from openclaw.ipc.agent_db.keys import normalize_agent_id
+from openclaw.ipc.agent_db.schema import DB_NAME
+
 from .session_store import SessionStore
 
 
