@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from openclaw.ipc.model_config import MODEL_APIS  # noqa: F401  (re-exported)
+
 from .base import LOCAL_PROVIDER, ModelRef, ProviderError
 from .http import IDLE_TIMEOUT_S
 
@@ -23,11 +25,6 @@ DEFAULT_CONTEXT_WINDOW = 200_000  # upstream DEFAULT_CONTEXT_TOKENS
 DEFAULT_ANTHROPIC_MAX_TOKENS = 8192  # Anthropic requires max_tokens; used when the model names none
 
 SUPPORTED_APIS = frozenset({"openai-completions", "openai-responses", "anthropic-messages"})
-MODEL_APIS = frozenset({
-    "openai-completions", "openai-responses", "openai-chatgpt-responses", "anthropic-messages",
-    "google-generative-ai", "google-vertex", "github-copilot", "bedrock-converse-stream", "ollama",
-    "pi-messages", "azure-openai-responses",
-})
 
 # Bundled provider ids: (default baseUrl, default api). Only these may be configured as bare overlays.
 BUILTIN_PROVIDERS: dict[str, tuple[str, str]] = {
