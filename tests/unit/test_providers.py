@@ -206,7 +206,8 @@ def test_chat_history_with_tool_results_is_sent_in_openai_shape(fake):
     assert msgs[3] == {"role": "tool", "tool_call_id": "call_a", "content": "sunny"}
 
 
-def test_retry_after_is_honoured_then_success(fake):
+def test_retry_after_is_honoured_then_success(fake, monkeypatch):
+    monkeypatch.setattr(catalog, "RETRY_BASE_S", 0.05)
     fake.push(Reply.rate_limited("0.3"), Reply.server_error(503), Reply(text="finally"))
     started = time.monotonic()
     events = run_chain(fake.config(), "hi")
@@ -317,3 +318,21 @@ def test_connection_refused_is_network_error(monkeypatch):
     with pytest.raises(ProviderError) as err:
         run_chain(config, "x")
     assert err.value.kind == "network"
+
+
+def test_retry_after_forms_and_retry_budget(monkeypatch):
+    from email.utils import formatdate
+
+    from openclaw.workers.agent.providers.http import parse_retry_after
+
+    assert parse_retry_after("2") == 2.0 and parse_retry_after("0.5") == 0.5
+    assert 25 < parse_retry_after(formatdate(time.time() + 30, usegmt=True)) <= 31
+    assert parse_retry_after("soon") is None and parse_retry_after(None) is None
+    err = ProviderError("rate_limit", "x", retryable=True, retry_after=5)
+    assert catalog.retry_wait(err, 1, 0.0) == 5
+    assert catalog.retry_wait(err, catalog.RETRY_ATTEMPTS, 0.0) is None  # tries used up
+    assert catalog.retry_wait(err, 1, catalog.RETRY_TOTAL_WAIT_S - 1) is None  # total wait cap
+    assert catalog.retry_wait(ProviderError("rate_limit", "x", retryable=True, retry_after=31), 1, 0) is None
+    assert catalog.retry_wait(ProviderError("auth", "x"), 1, 0) is None
+    backoff = catalog.retry_wait(ProviderError("overloaded", "x", retryable=True), 2, 0)
+    assert 0.8 <= backoff <= 1.2
