@@ -7,7 +7,7 @@ import asyncio
 import time
 
 import pytest
-from openclaw.workers.agent.providers import catalog
+from openclaw.workers.agent.providers import catalog, retry
 from openclaw.workers.agent.providers.base import (
     AssistantMessage,
     Fallback,
@@ -207,7 +207,7 @@ def test_chat_history_with_tool_results_is_sent_in_openai_shape(fake):
 
 
 def test_retry_after_is_honoured_then_success(fake, monkeypatch):
-    monkeypatch.setattr(catalog, "RETRY_BASE_S", 0.05)
+    monkeypatch.setattr(retry, "RETRY_BASE_S", 0.05)
     fake.push(Reply.rate_limited("0.3"), Reply.server_error(503), Reply(text="finally"))
     started = time.monotonic()
     events = run_chain(fake.config(), "hi")
@@ -221,7 +221,7 @@ def test_retry_after_is_honoured_then_success(fake, monkeypatch):
 
 
 def test_fallback_before_first_event_and_primary_error_when_all_fail(fake, monkeypatch):
-    monkeypatch.setattr(catalog, "RETRY_ATTEMPTS", 1)
+    monkeypatch.setattr(retry, "RETRY_ATTEMPTS", 1)
     config = fake.config(fallbacks=("openclaw-local/echo",))
     fake.push(Reply.server_error(500, "boom"))
     events = run_chain(config, "hello")
@@ -308,8 +308,8 @@ def test_first_byte_timeout_and_idle_timeout(fake, monkeypatch):
 
 
 def test_connection_refused_is_network_error(monkeypatch):
-    monkeypatch.setattr(catalog, "RETRY_ATTEMPTS", 2)
-    monkeypatch.setattr(catalog, "RETRY_BASE_S", 0.01)
+    monkeypatch.setattr(retry, "RETRY_ATTEMPTS", 2)
+    monkeypatch.setattr(retry, "RETRY_BASE_S", 0.01)
     from tests.harness import free_port
 
     config = {"models": {"providers": {"p": {"baseUrl": f"http://127.0.0.1:{free_port()}/v1", "apiKey": "k",
@@ -329,10 +329,10 @@ def test_retry_after_forms_and_retry_budget(monkeypatch):
     assert 25 < parse_retry_after(formatdate(time.time() + 30, usegmt=True)) <= 31
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
     err = ProviderError("rate_limit", "x", retryable=True, retry_after=5)
-    assert catalog.retry_wait(err, 1, 0.0) == 5
-    assert catalog.retry_wait(err, catalog.RETRY_ATTEMPTS, 0.0) is None  # tries used up
-    assert catalog.retry_wait(err, 1, catalog.RETRY_TOTAL_WAIT_S - 1) is None  # total wait cap
-    assert catalog.retry_wait(ProviderError("rate_limit", "x", retryable=True, retry_after=31), 1, 0) is None
-    assert catalog.retry_wait(ProviderError("auth", "x"), 1, 0) is None
-    backoff = catalog.retry_wait(ProviderError("overloaded", "x", retryable=True), 2, 0)
+    assert retry.retry_wait(err, 1, 0.0) == 5
+    assert retry.retry_wait(err, retry.RETRY_ATTEMPTS, 0.0) is None  # tries used up
+    assert retry.retry_wait(err, 1, retry.RETRY_TOTAL_WAIT_S - 1) is None  # total wait cap
+    assert retry.retry_wait(ProviderError("rate_limit", "x", retryable=True, retry_after=31), 1, 0) is None
+    assert retry.retry_wait(ProviderError("auth", "x"), 1, 0) is None
+    backoff = retry.retry_wait(ProviderError("overloaded", "x", retryable=True), 2, 0)
     assert 0.8 <= backoff <= 1.2

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from openclaw.workers.agent.providers import catalog
+from openclaw.workers.agent.providers import catalog, retry
 from openclaw.workers.agent.providers.base import (
     AssistantMessage,
     Finish,
@@ -111,7 +111,7 @@ def test_anthropic_tool_use_blocks(fake):
 
 
 def test_anthropic_errors(fake, monkeypatch):
-    monkeypatch.setattr(catalog, "RETRY_ATTEMPTS", 1)
+    monkeypatch.setattr(retry, "RETRY_ATTEMPTS", 1)
     fake.push(Reply(text="a b c", stream_error="Overloaded"))
     with pytest.raises(ProviderError) as err:
         run_chain(fake.config("anthropic-messages"), "x")

@@ -8,8 +8,8 @@
 * `embed(config, agent_id, inputs, model_override)` -> EmbeddingResult (memory.search).
 * `aclose()` closes the worker's one HTTP session.
 
-Retries (per model, only before its first event): HTTP 429, 408, 5xx/529 and connection failures
-are retried up to RETRY_ATTEMPTS times in all, waiting the provider's Retry-After when it sends one
+Retries (per model, only before its first event; constants in retry.py): HTTP 429, 408, 5xx/529
+and connection failures are retried up to RETRY_ATTEMPTS times in all, waiting the provider's Retry-After when it sends one
 (else exponential backoff from RETRY_BASE_S, ±20 % jitter, at most RETRY_MAX_BACKOFF_S). A single
 wait longer than RETRY_MAX_WAIT_S, or waits adding up past RETRY_TOTAL_WAIT_S, are not taken: the
 model counts as failed and the chain moves on. Any failure before the first event moves to the
@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
+from . import retry
 from .base import (
     LOCAL_PROVIDER,
     EmbeddingResult,
@@ -45,13 +45,6 @@ from .settings import (
 from .settings import (
     model_info as _model_info,
 )
-
-RETRY_ATTEMPTS = 4  # tries per model, the first included
-RETRY_BASE_S = 0.5
-RETRY_MAX_BACKOFF_S = 8.0
-RETRY_MAX_WAIT_S = 30.0  # one Retry-After longer than this is not waited for
-RETRY_TOTAL_WAIT_S = 60.0  # total waiting per model
-
 
 # ------------------------------------------------------------------ chains
 
@@ -194,21 +187,6 @@ def provider_for(config: Mapping[str, Any], ref: ModelRef, env: Mapping[str, str
     return AnthropicMessagesProvider(settings)
 
 
-def retry_wait(error: ProviderError, attempt: int, waited: float) -> float | None:
-    """Seconds to wait before try `attempt + 1` of a model, or None to give up on it."""
-    if not error.retryable or attempt >= RETRY_ATTEMPTS:
-        return None
-    if error.retry_after is not None:
-        wait = error.retry_after
-        if wait > RETRY_MAX_WAIT_S:
-            return None
-    else:
-        wait = min(RETRY_MAX_BACKOFF_S, RETRY_BASE_S * 2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
-    if waited + wait > RETRY_TOTAL_WAIT_S:
-        return None
-    return wait
-
-
 async def stream_with_retries(provider: Provider, build: Callable[[], ModelRequest]) -> AsyncIterator[ModelEvent]:
     """One model's events; retryable failures before the first event are retried (see module doc)."""
     attempt = 0
@@ -224,7 +202,7 @@ async def stream_with_retries(provider: Provider, build: Callable[[], ModelReque
         except ProviderError as exc:
             if started:
                 raise
-            wait = retry_wait(exc, attempt, waited)
+            wait = retry.retry_wait(exc, attempt, waited)
             if wait is None:
                 raise
         waited += wait

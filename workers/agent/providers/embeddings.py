@@ -21,6 +21,7 @@ import aiohttp
 from .base import LOCAL_PROVIDER, EmbeddingResult, ProviderError
 from .http import open_stream
 from .local import EMBEDDING_DIMS, local_embeddings
+from .retry import retry_wait
 from .settings import BUILTIN_PROVIDERS, api_key_for, providers_section, resolve_secret
 
 DEFAULT_EMBEDDING_MODEL = "text-embedding-3-small"
@@ -85,8 +86,6 @@ async def embed(
         resolved = resolve_secret(value, env, f"memory.search.remote.headers.{name}")
         if resolved is not None:
             headers[str(name)] = resolved
-    from .catalog import retry_wait
-
     attempt, waited = 0, 0.0
     while True:
         attempt += 1
