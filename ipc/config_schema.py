@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from .model_config import validate_models  # models.providers + the agents' model choice
+
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
 
@@ -236,6 +238,7 @@ def validate(data: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str,
                 msgspec.convert(section, Channel, strict=True)
             except msgspec.ValidationError as exc:
                 errors.append(_humanize(str(exc), f"channels.{cid}"))
+    errors.extend(validate_models(data))
     gw = data.get("gateway")
     if isinstance(gw, dict) and gw.get("bind") == "custom" and not gw.get("customBindHost"):
         errors.append({"path": "gateway.customBindHost", "message": "required when gateway.bind is \"custom\""})

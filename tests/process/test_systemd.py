@@ -55,7 +55,7 @@ def test_ready_reloading_stopping(make_gateway, home: Home, systemd: FakeSystemd
     ready = wait_for(lambda: systemd.having("READY"), 5, what="READY=1")
     assert ready[0][1]["MAINPID"] == str(gw.pid) and ready[0][1]["STATUS"].startswith("running: port")
     cfg = home.default_config()
-    cfg["models"] = {"x": 1}  # a worker replacement
+    cfg["models"] = {"mode": "merge"}  # a worker replacement (models.* is a closed section: no unknown keys)
     home.write_config(cfg)
     wait_for(lambda: systemd.having("RELOADING"), 10, what="RELOADING=1")
     t_reload = systemd.having("RELOADING")[0][0]
