@@ -129,6 +129,9 @@ class HelloAuth(msgspec.Struct, omit_defaults=True):
 
 class SessionDefaults(msgspec.Struct):
     defaultAgentId: str = "main"
+    modelConfigured: bool = False  # false: runs use the built-in offline openclaw-local provider
+    ownership: str = "sole"  # "explicit" when several agents are configured
+    selectionRequired: bool = False
     mainKey: str = "main"
     mainSessionKey: str = "agent:main:main"
     scope: str = "per-sender"

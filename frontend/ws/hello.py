@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from openclaw.ipc import frames, scopes
+from openclaw.ipc import agents_config, frames, scopes
 
 from ..auth.connect import Grant
 from ..caller import Connection
@@ -16,6 +16,15 @@ if TYPE_CHECKING:
     from ..services import Services
 
 _json = msgspec.json.Encoder()
+
+
+def session_defaults(config: dict) -> frames.SessionDefaults:
+    agent = agents_config.default_agent_id(config)
+    several = len(agents_config.agent_ids(config)) > 1
+    return frames.SessionDefaults(
+        defaultAgentId=agent, modelConfigured=agents_config.model_configured(config),
+        ownership="explicit" if several else "sole", mainSessionKey=f"agent:{agent}:main",
+    )
 
 
 def hello_payload(svc: Services, conn: Connection, protocol: int, grant: Grant) -> bytes:
@@ -31,7 +40,7 @@ def hello_payload(svc: Services, conn: Connection, protocol: int, grant: Grant) 
             health=msgspec.Raw(svc.health.snapshot_payload),
             stateVersion=svc.state_version(),
             uptimeMs=svc.uptime_ms(),
-            sessionDefaults=frames.SessionDefaults(),
+            sessionDefaults=session_defaults(svc.settings.config),
             configPath=g.config_path if admin else None,  # admin connections only (spec §2.4)
             stateDir=g.state_dir if admin else None,
             authMode=g.auth_mode if admin else None,

@@ -150,3 +150,16 @@ def test_ipc_round_trips():
         envelope.frontend_decoder.decode(envelope.encode(call))  # wrong direction for this socket
     msg = control.Drain(reason="r", restart_expected_ms=5)
     assert control.child_decoder.decode(control.encode(msg)) == msg
+
+
+def test_agents_config_default_and_ids() -> None:
+    from openclaw.ipc import agents_config as ac
+
+    assert ac.agent_ids({}) == ["main"] and ac.default_agent_id({}) == "main"
+    cfg = {"agents": {"ownership": "explicit", "entries": {"Work": {}, "main": {}}}}
+    assert ac.agent_ids(cfg) == ["work", "main"] and ac.default_agent_id(cfg) == "main"
+    assert ac.default_agent_id({"agents": {"entries": {"a": {}, "b": {"default": True}}}}) == "b"
+    assert ac.default_agent_id({"agents": {"list": [{"id": "ops"}, {"id": "x", "default": True}]}}) == "x"
+    assert ac.agent_ids({"agents": {"entries": {"bad id!": {}}}}) == ["main"]
+    assert not ac.model_configured({}) and ac.model_configured({"models": {"providers": {"p": {}}}})
+    assert ac.model_configured({"agents": {"defaults": {"model": "p/m"}}})
