@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typer
-
 from openclaw.ipc.version import COMPAT_VERSION, GATEWAY_VERSION
 
 from . import gateway_run as gr
@@ -11,8 +10,8 @@ from . import help_render
 from . import options as gc
 from .config_app import config_app
 from .globals import OPTIONS
-from .service.commands import register as register_service_commands
 from .profile_guard import check_profile_or_exit
+from .service.commands import register as register_service_commands
 
 help_render.install()
 
@@ -209,6 +208,25 @@ def doctor(
     from .doctor.runner import doctor_cmd
 
     doctor_cmd(fix=fix or repair, as_json=json_, deep=deep)
+
+
+@app.command("agent")
+def agent(
+    message: str | None = typer.Option(None, "--message", "-m", help="The message to send."),
+    message_file: str | None = typer.Option(None, "--message-file", help="Read the message from a file (max 4 MiB)."),
+    agent_id: str | None = typer.Option(None, "--agent", help="Agent id (default: main)."),
+    session_key: str | None = typer.Option(None, "--session-key", help="Session key, e.g. agent:main:main."),
+    session_id: str | None = typer.Option(None, "--session-id", help="Session id."),
+    model: str | None = typer.Option(None, "--model", help="provider/model override for this run."),
+    thinking: str | None = typer.Option(None, "--thinking", help="Thinking level (off|minimal|low|medium|high|...)."),
+    timeout: int | None = typer.Option(None, "--timeout", help="Run timeout in seconds (default 600; 0 = none)."),
+    json_: bool = gc.JsonOpt,
+    url: str | None = gc.UrlOpt, token: str | None = gc.TokenOpt, password: str | None = gc.PasswordOpt,
+) -> None:
+    """Run one agent turn through the Gateway and print the reply (streams to a terminal)."""
+    from .agent_cmd import agent_cmd
+
+    agent_cmd(message, message_file, agent_id, session_key, session_id, model, thinking, timeout, json_, url, token, password)
 
 
 register_service_commands(app, gateway_app)  # gateway install|start|stop|restart|uninstall, service *, setup, onboard
