@@ -229,6 +229,23 @@ def agent(
     agent_cmd(message, message_file, agent_id, session_key, session_id, model, thinking, timeout, json_, url, token, password)
 
 
+@app.command("sessions")
+def sessions(
+    json_: bool = gc.JsonOpt,
+    agent: str | None = typer.Option(None, "--agent", help="Agent whose store to list (default main)."),
+    all_agents: bool = typer.Option(False, "--all-agents", help="List every agent's store."),
+    active: int | None = typer.Option(None, "--active", help="Only sessions updated in the last N minutes."),
+    limit: str | None = typer.Option(None, "--limit", help="Max rows (default 100) or 'all'."),
+    store: str | None = typer.Option(None, "--store", help="Read this SQLite store file instead."),
+    verbose: bool = typer.Option(False, "--verbose", hidden=True, help="Accepted for upstream compatibility."),
+) -> None:
+    """List stored sessions (reads the agents' SQLite stores directly; no gateway needed)."""
+    from .sessions_cmd import sessions_cmd
+
+    _ = verbose
+    sessions_cmd(as_json=json_, agent=agent, all_agents=all_agents, active=active, limit_raw=limit, store=store)
+
+
 register_service_commands(app, gateway_app)  # gateway install|start|stop|restart|uninstall, service *, setup, onboard
 
 
