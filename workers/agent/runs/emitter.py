@@ -60,6 +60,11 @@ class RunEmitter:
         self.chat(seq, "status", phase=phase)
         self._send("agent", ev.agent_event(self.run, seq, "run_status", {"phase": phase}, ev.now_ms()))
 
+    def session_message(self, message: dict[str, Any]) -> None:
+        """A transcript message to the session's `sessions.messages.subscribe` watchers."""
+        self._publish(self.run.session_key, "", "session.message",
+                      {"sessionKey": self.run.session_key, "agentId": self.run.agent_id, "message": message})
+
     # ------------------------------------------------------------------ assistant text
 
     def new_turn(self) -> None:

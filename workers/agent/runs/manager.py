@@ -16,6 +16,7 @@ from typing import Any
 from openclaw.ipc.errors import ErrorCode, GatewayError, unavailable
 from openclaw.ipc.logs import get_logger
 from openclaw.workers.agent.providers.base import ProviderError
+from openclaw.workers.agent.store import messages as sm
 
 from . import events as ev
 from .emitter import RunEmitter
@@ -131,9 +132,16 @@ class RunManager:
         if run.via_chat:
             em.status("starting_model")
         ref = run.requested_model
+        try:
+            info = self.deps.catalog.model_info(self.deps.config(), ref)
+        except Exception:  # noqa: BLE001 - decoration only
+            info = {}
+        run.context_tokens = info.get("contextWindow") if isinstance(info, dict) else None
         entry = store.begin_run(run.session_key, run.run_id, model=ref, user_text=run.message, client_id=run.client_id,
-                                idempotency_key=run.run_id)
+                                idempotency_key=run.run_id, context_tokens=run.context_tokens,
+                                api=info.get("api", "") if isinstance(info, dict) else "")
         run.begun = True
+        em.session_message(sm.user_message(run.message, run.run_id, timestamp=run.started_at))
         if isinstance(entry, dict) and isinstance(entry.get("sessionId"), str):
             run.session_id = entry["sessionId"]
         self._session_changed(run, "agent.run.started", "start")

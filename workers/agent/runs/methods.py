@@ -3,7 +3,6 @@ sessions.abort, agents.list, models.list (spec ANC §2.2-2.4, brief §2.2-2.10).
 
 from __future__ import annotations
 
-import inspect
 import time
 from typing import Any
 
@@ -72,20 +71,19 @@ class RunMethods:
     def _replay(self, run_id: str) -> tuple[Run | None, Finished | None]:
         return self.runs.get(run_id), self.runs.cache.get(run_id)
 
-    def _ensure_session(self, t: target.Target, caller: envelope.CallerInfo) -> None:
-        """Explicit sessions take the idempotency key (or given sessionId) as their sessionId."""
-        store = self.worker.stores.get(t.agent_id)
-        kwargs: dict[str, Any] = {"created_via": "run", "client_id": caller.client_id or "cli"}
-        if t.session_id is not None and "session_id" in inspect.signature(store.ensure).parameters:
-            kwargs["session_id"] = t.session_id
-        store.ensure(t.session_key, **kwargs)
+    def _ensure_session(self, t: target.Target, caller: envelope.CallerInfo) -> str | None:
+        """The session exists from acceptance on (explicit sessions take the idempotency key or the given
+        sessionId as their sessionId); the accepted res and the events carry its sessionId."""
+        entry = self.worker.stores.get(t.agent_id).ensure(
+            t.session_key, created_via="run", client_id=caller.client_id or "cli", session_id=t.session_id)
+        return entry.get("sessionId") if isinstance(entry, dict) else None
 
     def _new_run(self, t: target.Target, run_id: str, message: str, caller: envelope.CallerInfo, *, via_chat: bool,
                  timeout_s: float, model: str | None = None, thinking: str | None = None, extra_system: str = "",
                  http: dict[str, Any] | None = None) -> Run:
-        self._ensure_session(t, caller)
+        session_id = self._ensure_session(t, caller)
         return Run(
-            run_id=run_id, session_key=t.session_key, agent_id=t.agent_id, session_id=t.session_id or "",
+            run_id=run_id, session_key=t.session_key, agent_id=t.agent_id, session_id=session_id or t.session_id or "",
             message=message, conn_id=caller.conn_id, client_id=caller.client_id or "cli", via_chat=via_chat,
             timeout_s=timeout_s, fingerprint=fingerprint(message, t.session_key), model_override=model,
             thinking=thinking, extra_system=extra_system, http=http,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from openclaw.workers.agent.providers import base as pb
+from openclaw.workers.agent.store import messages as sm
 
 from .emitter import RunEmitter
 from .run import Run
@@ -119,7 +120,9 @@ async def run_turn(run: Run, em: RunEmitter, deps: TurnDeps, chain: list[pb.Mode
         _add_usage(run, turn_usage)
         run.assistant_turns += 1
         run.final_text = text
-        store.append_message(run.session_key, _assistant_entry(run, text, calls, finish, turn_usage, current, api))
+        entry = _assistant_entry(run, text, calls, finish, turn_usage, current, api)
+        store.append_message(run.session_key, entry)
+        em.session_message(entry)
         if not calls:
             return
         if iteration == MAX_TOOL_ITERATIONS:
@@ -142,15 +145,11 @@ def _add_usage(run: Run, u: pb.Usage) -> None:
 
 def _assistant_entry(run: Run, text: str, calls: list[pb.ToolCall], finish: pb.Finish, u: pb.Usage, ref: pb.ModelRef,
                      api: str) -> dict[str, Any]:
-    content: list[dict[str, Any]] = [{"type": "text", "text": text}] if text or not calls else []
-    content += [{"type": "toolCall", "id": c.id, "name": c.name, "arguments": c.arguments} for c in calls]
-    return {
-        "role": "assistant", "content": content, "api": api or None, "provider": ref.provider, "model": ref.model,
-        "usage": {"input": u.input_tokens, "output": u.output_tokens, "totalTokens": u.input_tokens + u.output_tokens,
-                  "cacheRead": u.cache_read, "cacheWrite": u.cache_write, "cost": {"total": 0}},
-        "stopReason": "toolUse" if calls else (finish.stop_reason or "stop"), "timestamp": _ms(),
-        "responseId": finish.response_id or None, "__openclaw": {"runId": run.run_id},
-    }
+    return sm.assistant_message(
+        text, model=ref, api=api, tool_calls=[pb.ToolCallRequest(c.id, c.name, c.arguments) for c in calls],
+        usage={"input": u.input_tokens, "output": u.output_tokens, "cacheRead": u.cache_read, "cacheWrite": u.cache_write},
+        stop_reason="toolUse" if calls else (finish.stop_reason or "stop"), response_id=finish.response_id, run_id=run.run_id,
+    )
 
 
 async def _run_tool(run: Run, em: RunEmitter, deps: TurnDeps, store: Any, call: pb.ToolCall) -> pb.ToolResultMessage:
@@ -169,8 +168,7 @@ async def _run_tool(run: Run, em: RunEmitter, deps: TurnDeps, store: Any, call: 
         run.tool_names_ok.add(call.name)
     em.agent("tool", {"phase": "end", "tool": call.name, "toolCallId": call.id,
                       "output": {"content": [{"type": "text", "text": text}]}, "isError": is_error})
-    store.append_message(run.session_key, {
-        "role": "toolResult", "toolCallId": call.id, "toolName": call.name, "content": [{"type": "text", "text": text}],
-        "isError": is_error, "timestamp": _ms(), "__openclaw": {"runId": run.run_id},
-    })
+    entry = sm.tool_result_message(call.id, call.name, text, is_error=is_error)
+    store.append_message(run.session_key, entry)
+    em.session_message(entry)
     return pb.ToolResultMessage(call.id, call.name, text, is_error)
