@@ -5,6 +5,7 @@ OpenAI server (tests/fakes) on 127.0.0.1."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -97,7 +98,7 @@ def test_agent_two_phase_capture_order_watcher_and_replay(gw: Gateway) -> None:
             assert {"runId", "stream", "data", "seq", "ts"} <= set(pl)
             assert ("sessionId" in pl) == (pl["stream"] == "lifecycle")
     texts = [f["payload"]["data"]["text"] for f in frames if kind(f) == "agent:assistant:"]
-    assert texts[-1] == "Echo: hello from a test" and all(b.startswith(a) for a, b in zip(texts, texts[1:], strict=False))
+    assert texts[-1] == "Echo: hello from a test" and all(b.startswith(a) for a, b in itertools.pairwise(texts))
     chat_deltas = [f["payload"] for f in frames if kind(f) == "chat:delta"]
     assert "".join(d["deltaText"] for d in chat_deltas) == "Echo: hello from a test"
     # the watcher saw the same run, with its own contiguous seq
@@ -296,22 +297,22 @@ def test_worker_killed_mid_run_ends_the_run_and_marks_the_session(tmp_path: Path
 
 def test_openclaw_agent_cli(gw: Gateway) -> None:
     env = gw.home.env()
-    out = subprocess.run([OPENCLAW, "agent", "--message", "hi there", "--json"], capture_output=True, text=True,
+    out = subprocess.run(check=False, args=[OPENCLAW, "agent", "--message", "hi there", "--json"], capture_output=True, text=True,
                          timeout=60, env=env)
     assert out.returncode == 0, out.stderr
     payload = json.loads(out.stdout)
     assert payload["status"] == "ok" and payload["result"]["payloads"][0]["text"] == "Echo: hi there"
-    human = subprocess.run([OPENCLAW, "agent", "-m", "plain"], capture_output=True, text=True, timeout=60, env=env)
+    human = subprocess.run(check=False, args=[OPENCLAW, "agent", "-m", "plain"], capture_output=True, text=True, timeout=60, env=env)
     assert human.returncode == 0 and human.stdout == "Echo: plain\n", human
-    failed = subprocess.run([OPENCLAW, "agent", "-m", "/fail", "--json"], capture_output=True, text=True, timeout=60,
+    failed = subprocess.run(check=False, args=[OPENCLAW, "agent", "-m", "/fail", "--json"], capture_output=True, text=True, timeout=60,
                             env=env)
     assert failed.returncode == 1
     err = json.loads(failed.stdout)
     assert err["ok"] is False and err["origin"] == "gateway" and err["error"]["type"] == "cli_error"
-    usage = subprocess.run([OPENCLAW, "agent"], capture_output=True, text=True, timeout=60, env=env)
+    usage = subprocess.run(check=False, args=[OPENCLAW, "agent"], capture_output=True, text=True, timeout=60, env=env)
     assert usage.returncode == 2 and "--message" in usage.stderr
     t0 = time.monotonic()
-    call = subprocess.run([OPENCLAW, "gateway", "call", "agent", "--expect-final", "--params",
+    call = subprocess.run(check=False, args=[OPENCLAW, "gateway", "call", "agent", "--expect-final", "--params",
                            json.dumps({"message": "via call", "idempotencyKey": "call-1"})],
                           capture_output=True, text=True, timeout=60, env=env)
     assert call.returncode == 0, call.stderr
