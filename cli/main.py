@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typer
-
 from openclaw.ipc.version import COMPAT_VERSION, GATEWAY_VERSION
 
 from . import gateway_run as gr
@@ -11,8 +10,8 @@ from . import help_render
 from . import options as gc
 from .config_app import config_app
 from .globals import OPTIONS
-from .service.commands import register as register_service_commands
 from .profile_guard import check_profile_or_exit
+from .service.commands import register as register_service_commands
 
 help_render.install()
 
@@ -209,6 +208,23 @@ def doctor(
     from .doctor.runner import doctor_cmd
 
     doctor_cmd(fix=fix or repair, as_json=json_, deep=deep)
+
+
+@app.command("sessions")
+def sessions(
+    json_: bool = gc.JsonOpt,
+    agent: str | None = typer.Option(None, "--agent", help="Agent whose store to list (default main)."),
+    all_agents: bool = typer.Option(False, "--all-agents", help="List every agent's store."),
+    active: int | None = typer.Option(None, "--active", help="Only sessions updated in the last N minutes."),
+    limit: str | None = typer.Option(None, "--limit", help="Max rows (default 100) or 'all'."),
+    store: str | None = typer.Option(None, "--store", help="Read this SQLite store file instead."),
+    verbose: bool = typer.Option(False, "--verbose", hidden=True, help="Accepted for upstream compatibility."),
+) -> None:
+    """List stored sessions (reads the agents' SQLite stores directly; no gateway needed)."""
+    from .sessions_cmd import sessions_cmd
+
+    _ = verbose
+    sessions_cmd(as_json=json_, agent=agent, all_agents=all_agents, active=active, limit_raw=limit, store=store)
 
 
 register_service_commands(app, gateway_app)  # gateway install|start|stop|restart|uninstall, service *, setup, onboard

@@ -138,12 +138,21 @@ ErrorKind = Literal[
 
 
 class ProviderError(Exception):
-    def __init__(self, kind: ErrorKind, message: str, *, status: int | None = None, retryable: bool = False) -> None:
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        *,
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
         self.status = status
         self.retryable = retryable
+        self.retry_after = retry_after  # seconds the provider asked us to wait (Retry-After), if it said
 
 
 class Provider(Protocol):

@@ -1,0 +1,1 @@
+"""Local fake servers for tests (model providers speaking the real wire formats)."""
