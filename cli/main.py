@@ -210,6 +210,25 @@ def doctor(
     doctor_cmd(fix=fix or repair, as_json=json_, deep=deep)
 
 
+@app.command("agent")
+def agent(
+    message: str | None = typer.Option(None, "--message", "-m", help="The message to send."),
+    message_file: str | None = typer.Option(None, "--message-file", help="Read the message from a file (max 4 MiB)."),
+    agent_id: str | None = typer.Option(None, "--agent", help="Agent id (default: main)."),
+    session_key: str | None = typer.Option(None, "--session-key", help="Session key, e.g. agent:main:main."),
+    session_id: str | None = typer.Option(None, "--session-id", help="Session id."),
+    model: str | None = typer.Option(None, "--model", help="provider/model override for this run."),
+    thinking: str | None = typer.Option(None, "--thinking", help="Thinking level (off|minimal|low|medium|high|...)."),
+    timeout: int | None = typer.Option(None, "--timeout", help="Run timeout in seconds (default 600; 0 = none)."),
+    json_: bool = gc.JsonOpt,
+    url: str | None = gc.UrlOpt, token: str | None = gc.TokenOpt, password: str | None = gc.PasswordOpt,
+) -> None:
+    """Run one agent turn through the Gateway and print the reply (streams to a terminal)."""
+    from .agent_cmd import agent_cmd
+
+    agent_cmd(message, message_file, agent_id, session_key, session_id, model, thinking, timeout, json_, url, token, password)
+
+
 @app.command("sessions")
 def sessions(
     json_: bool = gc.JsonOpt,

@@ -1,0 +1,76 @@
+"""Where a run lands (spec ANC §2.1/§2.3):
+
+| params                                  | session key                             | sessionId        |
+| --------------------------------------- | --------------------------------------- | ---------------- |
+| sessionKey K                            | canonical(K) (bare keys get the agent)  | the store's      |
+| agentId A, no sessionKey                | agent:A:<mainKey> (the CLI's runs)      | the store's      |
+| sessionId S only                        | agent:<default>:explicit:S              | S                |
+| nothing                                 | agent:<default>:explicit:<idempotencyKey> | idempotencyKey |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from openclaw.ipc.config import config_value
+from openclaw.ipc.errors import invalid_request
+from openclaw.workers.agent.store import keys
+
+
+@dataclass(frozen=True)
+class Target:
+    agent_id: str
+    session_key: str
+    session_id: str | None  # forced session id (explicit sessions), else the store decides
+
+
+def known_agents(config: dict[str, Any], default_agent: str) -> list[str]:
+    """Runtime agents: agents.entries keys, legacy agents.list ids, and the default agent."""
+    out = [default_agent]
+    entries = config_value(config, "agents.entries", None)
+    if isinstance(entries, dict):
+        out += [k for k in entries if isinstance(k, str)]
+    legacy = config_value(config, "agents.list", None)
+    if isinstance(legacy, list):
+        out += [a["id"] for a in legacy if isinstance(a, dict) and isinstance(a.get("id"), str)]
+    seen: list[str] = []
+    for a in out:
+        if a.lower() not in seen:
+            seen.append(a.lower())
+    return seen
+
+
+def main_key_name(config: dict[str, Any]) -> str:
+    value = config_value(config, "session.mainKey", "main")
+    return value if isinstance(value, str) and value.strip() else "main"
+
+
+def resolve(method: str, params: dict[str, Any], config: dict[str, Any], default_agent: str,
+            *, key_field: str = "sessionKey") -> Target:
+    agents = known_agents(config, default_agent)
+    agent = params.get("agentId")
+    if agent is not None:
+        if not isinstance(agent, str) or agent.strip().lower() not in agents:
+            raise invalid_request(f'invalid {method} params: unknown agent id "{agent}"')
+        agent = agent.strip().lower()
+    raw_key = params.get(key_field)
+    main = main_key_name(config)
+    if raw_key is not None:
+        if not isinstance(raw_key, str) or not raw_key.strip():
+            raise invalid_request(f"invalid {method} params: {key_field} must be a non-empty string")
+        key = keys.canonical_key(raw_key, agent or default_agent, main_key=main)
+        owner = keys.agent_of(key)
+        if owner is not None and owner not in agents:
+            raise invalid_request(f'invalid {method} params: unknown agent id "{owner}"')
+        if agent is not None and owner is not None and owner != agent:
+            raise invalid_request(f"invalid {method} params: sessionKey {key} belongs to agent {owner}, not {agent}")
+        return Target(owner or agent or default_agent, key, None)
+    if agent is not None:
+        return Target(agent, keys.canonical_key(main, agent, main_key=main), None)
+    session_id = params.get("sessionId")
+    if isinstance(session_id, str) and session_id.strip():
+        sid = session_id.strip()
+        return Target(default_agent, keys.canonical_key(f"agent:{default_agent}:explicit:{sid}", default_agent), sid)
+    idem = params["idempotencyKey"]
+    return Target(default_agent, keys.canonical_key(f"agent:{default_agent}:explicit:{idem}", default_agent), idem)
