@@ -14,7 +14,8 @@ from typing import Any
 from openclaw.ipc import envelope
 from openclaw.ipc.errors import ErrorCode, GatewayError, invalid_request
 
-from .tools import ToolArgError, ToolContext, ToolDenied, ToolFailed, ToolRegistry
+from .tools.builtin import ToolArgError, ToolContext
+from .tools.registry import ToolDenied, ToolFailed, ToolRegistry
 from .tools.builtin import agent_ids
 from .tools.catalog import GROUP_LABELS, GROUP_TOOLS, PROFILES, TOOLS, default_profiles
 
@@ -95,7 +96,7 @@ async def invoke_body(worker: Any, params: dict[str, Any], surface: str) -> tupl
         return fail(400, "invalid_request", "sessionKey must be a string")
     if session_key is not None:
         try:
-            from openclaw.workers.agent.store.keys import canonical_key
+            from openclaw.ipc.agent_db.keys import canonical_key
 
             session_key = canonical_key(session_key, agent)
         except GatewayError as exc:

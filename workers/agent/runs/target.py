@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from openclaw.ipc.agent_db import keys
 from openclaw.ipc.config import config_value
 from openclaw.ipc.errors import invalid_request
-from openclaw.workers.agent.store import keys
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,7 @@ def _session_key(args: dict[str, Any], ctx: ToolContext, *, required: bool) -> s
         if required and ctx.session_key is None:
             raise ToolArgError("sessionKey required")
         return ctx.session_key
-    from openclaw.workers.agent.store.keys import canonical_key
+    from openclaw.ipc.agent_db.keys import canonical_key
 
     try:
         return canonical_key(raw, ctx.agent_id)
@@ -171,7 +171,7 @@ async def sessions_search(worker: Any, args: dict[str, Any], ctx: ToolContext) -
 async def session_status(worker: Any, args: dict[str, Any], ctx: ToolContext) -> tuple[str, Any]:
     key = _session_key(args, ctx, required=False)
     if key is None:
-        from openclaw.workers.agent.store.keys import main_key
+        from openclaw.ipc.agent_db.keys import main_key
 
         key = main_key(ctx.agent_id)
     row = next((r for r in _rows(worker, ctx.agent_id, 1000) if r.get("key") == key), None)
