@@ -185,7 +185,8 @@ class Endpoint(Generic[M]):
             self._schedule_drain()
         return True
 
-    def close(self) -> None:
+    def close(self, linger_ms: int = 0) -> None:
+        """`linger_ms`: how long queued messages may still leave (a stopping worker's last answers)."""
         if self.closed:
             return
         self.closed = True
@@ -195,7 +196,7 @@ class Endpoint(Generic[M]):
                 self._loop.remove_reader(self.sock.getsockopt(zmq.FD))
             except (zmq.ZMQError, ValueError, OSError):
                 pass
-        self.sock.close(linger=0)
+        self.sock.close(linger=linger_ms)
 
 
 def _socket_name(sock: zmq.Socket) -> str:

@@ -44,6 +44,7 @@ FRONTEND_HEARTBEAT_S = 0.25
 REGISTER_RETRY_S = 1.0
 RETIRE_ACK_WAIT_S = 1.0
 TERM_DRAIN_S = 1.0
+CLOSE_LINGER_MS = 300
 MAX_RESULT_BYTES = MAX_MESSAGE_BYTES - 65536  # room for the envelope around it
 
 Handler = Callable[..., Any]  # (params, caller) or, marked @two_phase, (params, caller, handle)
@@ -118,6 +119,9 @@ class Worker:
     def apply_config(self, config: dict[str, Any], paths: list[str]) -> None:
         """A hot change of a section this worker reads."""
         self.config = config
+
+    def begin_stop(self) -> None:
+        """Stopping starts (before the in-flight calls are waited for): end long work now (runs)."""
 
 
 def decode_params(raw: bytes, method: str) -> dict[str, Any]:
@@ -210,7 +214,7 @@ class WorkerRuntime:
 
     def _close(self, link: SupervisorLink, ctx: zmq.Context, code: int = 0) -> int:
         if hasattr(self, "endpoint"):
-            self.endpoint.close()
+            self.endpoint.close(linger_ms=0 if link.orphaned else CLOSE_LINGER_MS)  # the last answers leave
         link.close()
         ctx.term()
         return code
@@ -241,6 +245,8 @@ class WorkerRuntime:
         else:
             budget = TERM_DRAIN_S
         self.closing = True
+        if self.retire is None:
+            self.worker.begin_stop()  # a replaced worker finishes its runs; a stopped one ends them
         self.worker.log.info("worker draining", inflight=len(self.inflight), retiring=self.retire is not None)
         if self.inflight:
             await asyncio.wait(self.inflight, timeout=budget)

@@ -1,7 +1,7 @@
 """Is the gateway really up? Bounded waits on its instance record and a WebSocket hello-ok.
 
-A gateway counts as ready when its supervisor has written the instance record and a client gets
-`hello-ok` (and, when we can read it, `status`: pid, bootId, generation). After an in-process restart
+A gateway counts as ready when its supervisor has written the instance record, a client gets
+`hello-ok` and `/readyz` says every worker is up (and, when we can read it, `status`: pid, bootId, generation). After an in-process restart
 it counts as back when a new front-end answers with a higher generation. If the gateway refuses our
 credentials, `/readyz` answering 200 stands in for the hello-ok, and the result says so.
 """
@@ -196,7 +196,8 @@ def wait_ready(
             if not_frontend is None or (fe is not None and fe != not_frontend):
                 last = probe(rec, creds, min(2.0, max(0.2, deadline - time.monotonic())))
                 if last.ok and (min_generation is None or last.generation is None or last.generation >= min_generation):
-                    return Readiness(True, rec, last)
+                    if http_ready(rec) or time.monotonic() > deadline - 1.0:  # every worker up (/readyz), not only the front door
+                        return Readiness(True, rec, last)
                 if last.auth_rejected and http_ready(rec):
                     return Readiness(True, rec, last, note=f"ready by /readyz; the gateway refused our credentials "
                                                            f"({creds.source or 'none found'}): {last.error}")

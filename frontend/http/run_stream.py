@@ -35,6 +35,7 @@ log = get_logger("gateway/http")
 HTTP_SCOPES = tuple(scopes.CLI_DEFAULT_SCOPES)  # a shared-secret Bearer is a full operator
 ACCEPT_TIMEOUT_S = 10.0
 DISCONNECT_POLL_S = 0.25
+MAX_QUEUED_BYTES = 8 * 1024 * 1024  # events a slow HTTP reader has not taken yet (as a WS slow consumer)
 RUN_REQ, ABORT_REQ = "http-run", "http-abort"
 _decode = msgspec.json.Decoder()
 
@@ -66,6 +67,8 @@ class HttpRun:
         self.run_id = ""
         self.session_key = ""
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self._queued_bytes = 0
+        self.overflowed = False
         self._attached = False
 
     # ------------------------------------------------------------------ Connection
@@ -87,11 +90,19 @@ class HttpRun:
         self._queue.put_nowait(("final", frame))
 
     def send_event(self, prefix: bytes) -> None:
+        if self.overflowed:
+            return
+        self._queued_bytes += len(prefix)
+        if self._queued_bytes > MAX_QUEUED_BYTES:  # the client does not read: end the run, never buffer without bound
+            self.overflowed = True
+            log.warn("http client too slow for its run's stream; aborting", runId=self.run_id, queued=self._queued_bytes)
+            self.cancel()
+            return
         try:
             frame = _decode.decode(prefix + b"0}")
         except DECODE_ERRORS:
             return
-        self._queue.put_nowait(("event", (frame.get("event"), frame.get("payload"))))
+        self._queue.put_nowait(("event", (frame.get("event"), frame.get("payload"), len(prefix))))
 
     def close_soon(self, code: int, reason: str) -> None:
         pass
@@ -149,6 +160,9 @@ class HttpRun:
                     self.cancel()
                     return
                 continue
+            if item[0] == "event":
+                self._queued_bytes -= item[1][2]
+                item = ("event", item[1][:2])
             yield item
             if item[0] == "final":
                 return

@@ -152,8 +152,10 @@ async def test_event_order_and_final_payload() -> None:
     assert seq[:2] == ["agent:lifecycle:start", "agent:lifecycle:model"]
     assert seq[-5:] == ["agent:usage:", "agent:lifecycle:finishing", "agent:lifecycle:model", "agent:lifecycle:end",
                         "chat:final"]
-    texts = [p["data"]["text"] for _, _, e, p in events if e == "agent" and p["stream"] == "assistant"]
-    assert texts == ["Echo:", "Echo: hello", "Echo: hello there"]
+    items = [p["data"] for _, _, e, p in events if e == "agent" and p["stream"] == "assistant"]
+    texts = [d["text"] for d in items]
+    assert texts[-1] == "Echo: hello there"  # chunks that arrived together may share one event
+    assert all(d["text"] == prev + d["delta"] for prev, d in zip(["", *texts], items, strict=False))
     chat = [p for _, _, e, p in events if e == "chat" and p["state"] == "delta"]
     assert "".join(p["deltaText"] for p in chat) == "Echo: hello there"  # paced, merged, nothing lost
     assert [p["seq"] for _, _, e, p in events if e == "agent"] == list(range(1, len(texts) + 7))
@@ -255,3 +257,38 @@ async def test_wait_unknown_and_finished() -> None:
     mgr.start(run)
     res = await mgr.wait("w1", 5)
     assert res["status"] == "ok" and res["terminalReply"]["text"] == "Echo: hello there"
+
+
+@aio
+async def test_buffered_chunks_leave_as_fewer_events_and_the_loop_keeps_turning() -> None:
+    """A provider whose output is already buffered (no await between chunks) does not hold the loop:
+    its deltas are merged into few events and other callbacks (heartbeats) run meanwhile."""
+    cat = Catalog()
+    words = [f"w{i}" for i in range(3000)]
+
+    async def burst(config, chain, build):  # type: ignore[no-untyped-def]
+        for i, w in enumerate(words):
+            yield pb.TextDelta(w if i == 0 else " " + w)
+        yield pb.Usage(1, len(words))
+        yield pb.Finish("stop", "echo")
+
+    cat.stream_with_fallback = burst  # type: ignore[method-assign]
+    mgr, events, _, _ = make()
+    mgr.deps.catalog = cat
+    ticks = 0
+
+    async def beat() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    beater = asyncio.get_running_loop().create_task(beat())
+    run = new_run("burst")
+    mgr.start(run)
+    payload, error = await run.final
+    beater.cancel()
+    items = [p["data"] for _, _, e, p in events if e == "agent" and p["stream"] == "assistant"]
+    assert error is None and items[-1]["text"] == " ".join(words)
+    assert len(items) < len(words) / 10  # merged
+    assert ticks > 1  # the loop turned while the run streamed

@@ -12,7 +12,7 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from openclaw.ipc import control, envelope
+from openclaw.ipc import agents_config, control, envelope
 from openclaw.ipc.config import config_value
 from openclaw.workers.agent import sessions_methods
 from openclaw.workers.agent.providers import catalog
@@ -26,7 +26,6 @@ from openclaw.workers.runtime import Worker
 DEFAULT_AGENT = "main"
 HEARTBEAT = {"enabled": True, "every": "30m", "everyMs": 1_800_000, "prompt": "", "target": "owner", "ackMaxChars": 300}
 STOP_BUDGET_S = 3.0
-REPLY_FLUSH_S = 0.2  # let the final answers of stopped runs leave before the socket closes
 
 
 def _tools_parts() -> tuple[Any, Any]:
@@ -67,8 +66,7 @@ class AgentWorker(Worker):
 
     @property
     def default_agent(self) -> str:
-        agent = config_value(self.config, "agents.defaults.id", DEFAULT_AGENT)
-        return agent if isinstance(agent, str) and agent else DEFAULT_AGENT
+        return agents_config.default_agent_id(self.config)
 
     def _max_concurrent(self) -> int:
         value = config_value(self.config, "agents.defaults.maxConcurrent", DEFAULT_MAX_CONCURRENT)
@@ -87,9 +85,13 @@ class AgentWorker(Worker):
                 if keys:
                     self.log.warning("runs cut off by a stop or crash marked interrupted", agentId=agent_id, sessions=keys[:20])
 
+    def begin_stop(self) -> None:
+        """Every run ends now with "gateway stopping" (events, final res, store), before the drain waits."""
+        self._stopping = asyncio.get_running_loop().create_task(self.runs.stop_all(STOP_BUDGET_S))
+
     async def stop(self) -> None:
-        await self.runs.stop_all(STOP_BUDGET_S)
-        await asyncio.sleep(REPLY_FLUSH_S)
+        stopping = getattr(self, "_stopping", None)
+        await (stopping if stopping is not None else self.runs.stop_all(STOP_BUDGET_S))
         self.stores.close()
 
     def apply_config(self, config: dict[str, Any], paths: list[str]) -> None:
@@ -99,7 +101,13 @@ class AgentWorker(Worker):
         self.log.info("agent settings updated", paths=paths[:10])
 
     def _sessions_summary(self) -> dict[str, Any]:
-        return {"path": self.store_path(self.default_agent), "count": 0, "recent": []}
+        path = self.store_path(self.default_agent)
+        if not Path(path).is_file():
+            return {"path": path, "count": 0, "recent": []}  # no run yet: no store to open (none is created)
+        try:
+            return self.stores.get(self.default_agent).health_summary()
+        except Exception as exc:  # noqa: BLE001 - health must answer even with a broken store
+            return {"path": path, "count": 0, "recent": [], "error": str(exc)[:200]}
 
     def health_fragment(self) -> dict[str, Any]:
         return {

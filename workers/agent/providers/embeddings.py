@@ -16,7 +16,6 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-import aiohttp
 
 from .base import LOCAL_PROVIDER, EmbeddingResult, ProviderError
 from .http import open_stream
@@ -100,6 +99,7 @@ async def embed(
 
 
 async def _call(label: str, base_url: str, headers: dict[str, str], model: str, inputs: list[str]) -> EmbeddingResult:
+    import aiohttp  # lazily: see http.py
     deadline = asyncio.get_running_loop().time() + EMBEDDING_TIMEOUT_S
     async with open_stream(label, f"{base_url}/embeddings", headers, {"model": model, "input": list(inputs)},
                            deadline=deadline) as resp:

@@ -15,9 +15,10 @@ import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
+if TYPE_CHECKING:  # aiohttp's client costs ~0.2 s to import: loaded by the first model call, not at worker start
+    import aiohttp
 
 from .base import ProviderError
 
@@ -36,6 +37,8 @@ class HttpTransport:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def session(self) -> aiohttp.ClientSession:
+        import aiohttp
+
         loop = asyncio.get_running_loop()
         if self._session is None or self._session.closed or self._loop is not loop:
             self._session = aiohttp.ClientSession(
@@ -115,6 +118,8 @@ async def open_stream(
     label: str, url: str, headers: dict[str, str], body: dict[str, Any], *, deadline: float
 ) -> AsyncIterator[aiohttp.ClientResponse]:
     """POST `body` as JSON; yield the 2xx response (closed on any early exit); raise ProviderError otherwise."""
+    import aiohttp
+
     session = TRANSPORT.session()
     loop = asyncio.get_running_loop()
     try:
@@ -150,6 +155,8 @@ async def sse_events(
     label: str, resp: aiohttp.ClientResponse, *, idle_s: float, deadline: float
 ) -> AsyncIterator[tuple[str, str]]:
     """(event, data) per Server-Sent Event of the body; `event` is "" when the server named none."""
+    import aiohttp
+
     loop = asyncio.get_running_loop()
     buf = b""
     event = ""

@@ -5,6 +5,10 @@ Chat deltas: the first goes at once, then at most one per PACING_S; text arrivin
 is merged into the next one (`deltaText` = the new suffix, `message` = the whole turn so far).
 A chat event reuses the `seq` of the agent item it reflects. `flush()` sends what is pending
 (before tool events, the end of the run, an abort).
+
+Assistant deltas that arrive together (a provider's buffered chunks, read without the task
+yielding) leave as one `assistant` event, emitted once the run's task yields: an idle gateway
+sends each chunk at once, a loaded one sends fewer, larger deltas instead of falling behind.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ class RunEmitter:
         self._chat_seq = 0  # seq of the newest assistant item not yet shown in chat
         self._last_chat = 0.0
         self._timer: asyncio.TimerHandle | None = None
+        self._pending = ""  # assistant text received, not yet in an `assistant` event
+        self._emit_scheduled = False
 
     # ------------------------------------------------------------------ plumbing
 
@@ -79,6 +85,16 @@ class RunEmitter:
             return
         if self.turn == 0:
             self.turn = 1
+        self._pending += delta
+        if not self._emit_scheduled:
+            self._emit_scheduled = True
+            asyncio.get_running_loop().call_soon(self._emit_pending)
+
+    def _emit_pending(self) -> None:
+        self._emit_scheduled = False
+        delta, self._pending = self._pending, ""
+        if not delta:
+            return
         self.text += delta
         seq = self.agent("assistant", {"text": self.text, "delta": delta, "itemId": f"{self._item_base}:{self.turn}"})
         self._chat_seq = seq
@@ -89,6 +105,7 @@ class RunEmitter:
             self._timer = asyncio.get_running_loop().call_later(max(0.0, wait), self.flush)
 
     def flush(self) -> None:
+        self._emit_pending()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -103,6 +120,7 @@ class RunEmitter:
         self._last_chat = time.monotonic()
 
     def close(self) -> None:
+        self._pending = ""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

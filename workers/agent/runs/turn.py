@@ -10,6 +10,7 @@ Provider failures raise ProviderError; the manager turns them into the run's err
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from .emitter import RunEmitter
 from .run import Run
 
 MAX_TOOL_ITERATIONS = 8
+YIELD_EVERY_S = 0.002  # a run reading buffered model output yields the loop at least this often
 MAX_TOOL_OUTPUT = 64 * 1024
 CUT_MARKER = "\n…[tool output truncated at 64 KiB]"
 
@@ -90,7 +92,11 @@ async def run_turn(run: Run, em: RunEmitter, deps: TurnDeps, chain: list[pb.Mode
             return pb.ModelRequest(ref, system, _messages, tools, max_tokens, run.timeout_s or 600.0)
 
         current = remaining[0]
+        slice_end = time.monotonic() + YIELD_EVERY_S
         async for event in deps.catalog.stream_with_fallback(config, remaining, build):
+            if time.monotonic() > slice_end:  # buffered chunks need no await: let other runs and heartbeats in
+                await asyncio.sleep(0)
+                slice_end = time.monotonic() + YIELD_EVERY_S
             if isinstance(event, pb.TextDelta):
                 text += event.text
                 em.assistant(event.text)
