@@ -9,7 +9,8 @@ It starts its own gateway (isolated HOME under a temp dir, loopback, random port
   direct   POST fake /v1/chat/completions (stream) -> first content chunk       (the baseline)
   ws       WS `agent` request -> first `agent` assistant event                   (through the gateway)
   http     POST gateway /v1/chat/completions stream -> first content chunk      (through the gateway)
-  load     --concurrent simultaneous HTTP streams: errors, aggregate tokens/s (content chunks),
+  load     --concurrent simultaneous HTTP streams: errors, aggregate tokens/s (completion tokens the
+           provider reported, from the usage chunk: the gateway merges deltas that arrive together),
            front-end RSS and /ready `eventLoop` (delayP99Ms, delayMaxMs) sampled during the load.
 Added latency = gateway p50/p99 minus direct p50/p99. Loopback only; everything it starts is
 stopped (by PID) at the end.
@@ -61,7 +62,8 @@ async def first_chunk(session: aiohttp.ClientSession, url: str, body: dict[str, 
     t0 = time.perf_counter()
     first = 0.0
     n = 0
-    async with session.post(url, json=body, headers=headers) as resp:
+    usage_tokens = 0
+    async with session.post(url, json={**body, "stream_options": {"include_usage": True}}, headers=headers) as resp:
         if resp.status != 200:
             raise RuntimeError(f"HTTP {resp.status}: {(await resp.text())[:200]}")
         async for raw in resp.content:
@@ -71,11 +73,13 @@ async def first_chunk(session: aiohttp.ClientSession, url: str, body: dict[str, 
             chunk = json.loads(line[6:])
             if "error" in chunk:
                 raise RuntimeError(chunk["error"].get("message"))
+            if chunk.get("usage"):
+                usage_tokens = int(chunk["usage"].get("completion_tokens") or 0)
             if chunk.get("choices") and chunk["choices"][0]["delta"].get("content"):
                 n += 1
                 if not first:
                     first = time.perf_counter() - t0
-    return first, n
+    return first, usage_tokens or n
 
 
 async def ws_first_tokens(port: int, samples: int) -> list[float]:

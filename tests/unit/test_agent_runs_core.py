@@ -74,6 +74,9 @@ class Store:
     def model_history(self, key: str) -> list[pb.Message]:
         return []
 
+    def entry(self, key: str) -> dict[str, Any] | None:
+        return None
+
     def begin_run(self, key: str, run_id: str, **kw: Any) -> dict[str, Any]:
         self.log.append(("begin", run_id))
         return {"sessionId": "sid-" + key}
@@ -292,3 +295,26 @@ async def test_buffered_chunks_leave_as_fewer_events_and_the_loop_keeps_turning(
     assert error is None and items[-1]["text"] == " ".join(words)
     assert len(items) < len(words) / 10  # merged
     assert ticks > 1  # the loop turned while the run streamed
+
+
+@aio
+async def test_the_model_sees_each_user_message_once_with_the_real_store() -> None:
+    """Two turns on one session: the second request carries turn one's user and assistant messages and
+    its own user message exactly once (the store write of the new message overlaps the request)."""
+    import tempfile
+
+    from openclaw.workers.agent.store.stores import Stores
+
+    stores = Stores(tempfile.mkdtemp(prefix="runs-store-"))
+    mgr, _, _, cat = make()
+    mgr.deps.store_for = stores.get
+    for rid, text in (("t1", "first question"), ("t2", "second question")):
+        stores.get("main").ensure("agent:main:main")
+        run = new_run(rid, message=text)
+        mgr.start(run)
+        _, error = await run.final
+        assert error is None
+    second = [(type(m).__name__, getattr(m, "text", "")) for m in cat.requests[-1].messages]
+    assert second == [("UserMessage", "first question"), ("AssistantMessage", "Echo: first question"),
+                      ("UserMessage", "second question")]
+    stores.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from typing import Any
 
 from openclaw.ipc.errors import ErrorCode, GatewayError, unavailable
@@ -100,7 +101,7 @@ class RunManager:
                 run.requested_model = chain[0]
                 self._begin(run, em)
                 async with _timeout(run.timeout_s):
-                    await run_turn(run, em, self.deps, chain)
+                    await run_turn(run, em, self.deps, chain, begin_store=lambda: self._begin_store(run, em))
                 self._finish(run, em, RunEvent.COMPLETE, None)
             except asyncio.CancelledError:
                 self._finish(run, em, run.cancel_event or RunEvent.ABORT, None)
@@ -123,7 +124,11 @@ class RunManager:
                 log.debug("run failure detail", runId=run.run_id)
 
     def _begin(self, run: Run, em: RunEmitter) -> None:
-        store = self.deps.store_for(run.agent_id)
+        entry = self.deps.store_for(run.agent_id).entry(run.session_key)  # a read; runs of one session are serial
+        if isinstance(entry, dict) and isinstance(entry.get("sessionId"), str):
+            run.session_id = entry["sessionId"]
+        elif not run.session_id:
+            run.session_id = str(uuid.uuid4())  # the new session's id, created by begin_store
         if run.via_chat:
             em.status("preparing_workspace")
             em.status("preparing_context")
@@ -137,9 +142,15 @@ class RunManager:
         except Exception:  # noqa: BLE001 - decoration only
             info = {}
         run.context_tokens = info.get("contextWindow") if isinstance(info, dict) else None
+        run.api = info.get("api", "") if isinstance(info, dict) else ""
+
+    def _begin_store(self, run: Run, em: RunEmitter) -> None:
+        """The user's message committed (while the model request is already on its way), then `model`."""
+        store = self.deps.store_for(run.agent_id)
+        ref = run.requested_model
         entry = store.begin_run(run.session_key, run.run_id, model=ref, user_text=run.message, client_id=run.client_id,
-                                idempotency_key=run.run_id, context_tokens=run.context_tokens,
-                                api=info.get("api", "") if isinstance(info, dict) else "")
+                                idempotency_key=run.run_id, context_tokens=run.context_tokens, api=run.api,
+                                session_id=run.session_id)
         run.begun = True
         em.session_message(sm.user_message(run.message, run.run_id, timestamp=run.started_at))
         if isinstance(entry, dict) and isinstance(entry.get("sessionId"), str):

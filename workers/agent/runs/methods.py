@@ -71,19 +71,11 @@ class RunMethods:
     def _replay(self, run_id: str) -> tuple[Run | None, Finished | None]:
         return self.runs.get(run_id), self.runs.cache.get(run_id)
 
-    def _ensure_session(self, t: target.Target, caller: envelope.CallerInfo) -> str | None:
-        """The session exists from acceptance on (explicit sessions take the idempotency key or the given
-        sessionId as their sessionId); the accepted res and the events carry its sessionId."""
-        entry = self.worker.stores.get(t.agent_id).ensure(
-            t.session_key, created_via="run", client_id=caller.client_id or "cli", session_id=t.session_id)
-        return entry.get("sessionId") if isinstance(entry, dict) else None
-
     def _new_run(self, t: target.Target, run_id: str, message: str, caller: envelope.CallerInfo, *, via_chat: bool,
                  timeout_s: float, model: str | None = None, thinking: str | None = None, extra_system: str = "",
                  http: dict[str, Any] | None = None) -> Run:
-        session_id = self._ensure_session(t, caller)
-        return Run(
-            run_id=run_id, session_key=t.session_key, agent_id=t.agent_id, session_id=session_id or t.session_id or "",
+        return Run(  # the session is created (or its id read) when the run starts: no store write before `accepted`
+            run_id=run_id, session_key=t.session_key, agent_id=t.agent_id, session_id=t.session_id or "",
             message=message, conn_id=caller.conn_id, client_id=caller.client_id or "cli", via_chat=via_chat,
             timeout_s=timeout_s, fingerprint=fingerprint(message, t.session_key), model_override=model,
             thinking=thinking, extra_system=extra_system, http=http,

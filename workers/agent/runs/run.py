@@ -45,6 +45,7 @@ class Run:
     assistant_turns: int = 0
     tool_names_ok: set[str] = field(default_factory=set)
     context_tokens: int | None = None
+    api: str = ""  # the requested model's wire API (recorded with the run)
     begun: bool = False  # the store has the run (begin_run done)
     cancel_event: RunEvent | None = None  # why the task was cancelled: ABORT / TIMEOUT / STOP
     task: asyncio.Task[None] | None = None

@@ -11,8 +11,9 @@ Provider failures raise ProviderError; the manager turns them into the run's err
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,8 +63,13 @@ def _system_prompt(run: Run) -> str:
     return "\n\n".join(parts)
 
 
-async def run_turn(run: Run, em: RunEmitter, deps: TurnDeps, chain: list[pb.ModelRef]) -> None:
-    """Drive the model until it stops asking for tools. Fills run.final_text/usage/stop_reason."""
+async def run_turn(run: Run, em: RunEmitter, deps: TurnDeps, chain: list[pb.ModelRef],
+                   begin_store: Callable[[], None] = lambda: None) -> None:
+    """Drive the model until it stops asking for tools. Fills run.final_text/usage/stop_reason.
+
+    The history is read before the run's user message is stored; `begin_store` (that write and the
+    `model` event) runs once the first model request has left, so the write overlaps the model's
+    time to first byte instead of adding to it."""
     config = deps.config()
     store = deps.store_for(run.agent_id)
     if run.http and run.http.get("history"):
@@ -93,7 +99,10 @@ async def run_turn(run: Run, em: RunEmitter, deps: TurnDeps, chain: list[pb.Mode
 
         current = remaining[0]
         slice_end = time.monotonic() + YIELD_EVERY_S
-        async for event in deps.catalog.stream_with_fallback(config, remaining, build):
+        stream = deps.catalog.stream_with_fallback(config, remaining, build)
+        if iteration == 0:
+            stream = await _started(stream, begin_store)
+        async for event in stream:
             if time.monotonic() > slice_end:  # buffered chunks need no await: let other runs and heartbeats in
                 await asyncio.sleep(0)
                 slice_end = time.monotonic() + YIELD_EVERY_S
@@ -137,6 +146,29 @@ async def run_turn(run: Run, em: RunEmitter, deps: TurnDeps, chain: list[pb.Mode
         messages.append(pb.AssistantMessage(text, tuple(pb.ToolCallRequest(c.id, c.name, c.arguments) for c in calls)))
         for call in calls:
             messages.append(await _run_tool(run, em, deps, store, call))
+
+
+async def _started(stream: AsyncIterator[pb.ModelEvent], begin_store: Callable[[], None]) -> AsyncIterator[pb.ModelEvent]:
+    """Send the first request, run `begin_store` while it is out, then the same stream again."""
+    first = asyncio.ensure_future(anext(stream))
+    await asyncio.sleep(0)  # the request task runs up to its first real wait (the request has left)
+    try:
+        begin_store()
+    except BaseException:
+        first.cancel()
+        with contextlib.suppress(BaseException):
+            await first
+        raise
+
+    async def chained() -> AsyncIterator[pb.ModelEvent]:
+        try:
+            yield await first
+        except StopAsyncIteration:
+            return
+        async for event in stream:
+            yield event
+
+    return chained()
 
 
 def _add_usage(run: Run, u: pb.Usage) -> None:
