@@ -214,7 +214,8 @@ class WorkerRuntime:
 
     def _close(self, link: SupervisorLink, ctx: zmq.Context, code: int = 0) -> int:
         if hasattr(self, "endpoint"):
-            self.endpoint.close(linger_ms=0 if link.orphaned else CLOSE_LINGER_MS)  # the last answers leave
+            pending = getattr(self, "answers_pending", False) and not link.orphaned
+            self.endpoint.close(linger_ms=CLOSE_LINGER_MS if pending else 0)  # the last answers leave
         link.close()
         ctx.term()
         return code
@@ -245,6 +246,7 @@ class WorkerRuntime:
         else:
             budget = TERM_DRAIN_S
         self.closing = True
+        self.answers_pending = bool(self.inflight)  # then their answers get a moment to leave at close
         if self.retire is None:
             self.worker.begin_stop()  # a replaced worker finishes its runs; a stopped one ends them
         self.worker.log.info("worker draining", inflight=len(self.inflight), retiring=self.retire is not None)

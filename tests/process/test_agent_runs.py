@@ -295,6 +295,29 @@ def test_worker_killed_mid_run_ends_the_run_and_marks_the_session(tmp_path: Path
         c.close()
 
 
+def test_gateway_stopped_mid_run_answers_the_run_and_marks_the_session(tmp_path: Path) -> None:
+    """SIGTERM while a run streams: the client gets the run's error events and a final error res naming
+    the run ("gateway stopping") before the gateway exits; the transcript says the run was cut off."""
+    home = Home(tmp_path)
+    with running_gateway(home) as gateway:
+        c = open_client(gateway.url)
+        rid = c.request("agent", {"message": "/slow 300 a b c d e f g h", "sessionKey": "agent:main:stopped",
+                                  "idempotencyKey": "stop-1"})
+        assert c.response(rid, 10)["payload"]["status"] == "accepted"
+        wait_for(lambda: any(kind(f) == "agent:assistant:" for f in run_frames(_drain(c), "stop-1")), what="text")
+        gateway.signal(signal.SIGTERM)
+        final = c.response(rid, 15)
+        assert not final["ok"] and final["payload"]["runId"] == "stop-1" and final["error"]["message"] == "gateway stopping"
+        assert [f for f in run_frames(c.events, "stop-1") if kind(f) == "agent:lifecycle:error"]
+        c.close()
+        assert gateway.wait_exit(15) == 0
+    db = home.state_dir / "agents" / "main" / "agent" / "openclaw-agent.sqlite"
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+        entry = json.loads(con.execute("SELECT entry_json FROM session_nodes WHERE session_key=?",
+                                       ("agent:main:stopped",)).fetchone()[0])
+    assert entry["status"] == "failed" and entry["abortedLastRun"] is True and entry["lastRunId"] == "stop-1"
+
+
 def test_openclaw_agent_cli(gw: Gateway) -> None:
     env = gw.home.env()
     out = subprocess.run(check=False, args=[OPENCLAW, "agent", "--message", "hi there", "--json"], capture_output=True, text=True,

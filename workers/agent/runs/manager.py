@@ -224,7 +224,8 @@ class RunManager:
             ref = run.effective_model or run.requested_model
             store.finish_run(
                 run.session_key, run.run_id, status=OUTCOMES[state].store_status, usage=dict(run.usage), model=ref,
-                response_model=run.response_model, aborted=state in (RunState.ABORTED, RunState.TIMED_OUT),
+                response_model=run.response_model,
+                aborted=state in (RunState.ABORTED, RunState.TIMED_OUT) or run.error == STOP_MESSAGE,  # cut off, not failed by itself
                 stop_reason=run.stop_reason, error=run.error,
             )
         except Exception as exc:  # noqa: BLE001 - the answer must still go out
