@@ -7,7 +7,8 @@ A chat event reuses the `seq` of the agent item it reflects. `flush()` sends wha
 (before tool events, the end of the run, an abort).
 
 Assistant deltas that arrive together (a provider's buffered chunks, read without the task
-yielding) leave as one `assistant` event, emitted once the run's task yields: an idle gateway
+yielding) leave as one `assistant` event, emitted once the run's task yields (a turn's first
+delta leaves at once): an idle gateway
 sends each chunk at once, a loaded one sends fewer, larger deltas instead of falling behind.
 """
 
@@ -86,6 +87,9 @@ class RunEmitter:
         if self.turn == 0:
             self.turn = 1
         self._pending += delta
+        if not self.text:  # a turn's first text goes at once: it is the time to first token
+            self._emit_pending()
+            return
         if not self._emit_scheduled:
             self._emit_scheduled = True
             asyncio.get_running_loop().call_soon(self._emit_pending)
