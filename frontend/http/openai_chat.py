@@ -16,7 +16,6 @@ from typing import Any
 
 import msgspec
 from aiohttp import web
-
 from openclaw.ipc.errors import GatewayError
 
 from ..appkeys import SERVICES
@@ -29,11 +28,19 @@ from .openai_common import (
     gate,
     invalid,
     new_id,
+    shown_model,
     split_conversation,
     stream_headers,
 )
 from .responses import json_error, json_response
-from .run_stream import HttpRun, error_status, final_error, finish_reason, result_meta, result_text
+from .run_stream import (
+    HttpRun,
+    error_status,
+    final_error,
+    finish_reason,
+    result_meta,
+    result_text,
+)
 
 MISSING_USER = "Missing user message in `messages`."
 _enc = msgspec.json.Encoder()
@@ -109,7 +116,7 @@ async def _whole(request: web.Request, run: HttpRun, target: str, cid: str) -> w
     meta = result_meta(payload)
     used = meta["used"] or used
     out = {
-        "id": cid, "object": "chat.completion", "created": int(time.time()), "model": target,
+        "id": cid, "object": "chat.completion", "created": int(time.time()), "model": shown_model(target, used),
         "system_fingerprint": used or None,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": result_text(payload)},
                      "finish_reason": finish_reason(meta["stop"])}],
@@ -124,7 +131,7 @@ async def _stream(request: web.Request, run: HttpRun, target: str, cid: str, inc
     resp: web.StreamResponse | None = None
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
-        return _sse({"id": cid, "object": "chat.completion.chunk", "created": created, "model": target,
+        return _sse({"id": cid, "object": "chat.completion.chunk", "created": created, "model": shown_model(target, used),
                      "system_fingerprint": used or None, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
 
     async def open_stream() -> web.StreamResponse:
@@ -161,7 +168,7 @@ async def _stream(request: web.Request, run: HttpRun, target: str, cid: str, inc
                 await resp.write(chunk({}, finish_reason(meta["stop"])))
                 if include_usage:
                     await resp.write(_sse({
-                        "id": cid, "object": "chat.completion.chunk", "created": created, "model": target,
+                        "id": cid, "object": "chat.completion.chunk", "created": created, "model": shown_model(target, used),
                         "system_fingerprint": used or None, "choices": [],
                         "usage": {"prompt_tokens": meta["input"], "completion_tokens": meta["output"], "total_tokens": meta["total"]},
                     }))

@@ -13,7 +13,6 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-
 from openclaw.ipc.config import config_value
 
 from ..appkeys import SERVICES
@@ -130,6 +129,15 @@ def build_run(request: web.Request, svc: Services, body: dict[str, Any], message
     if history or system:
         params["__http"] = {"history": history, "system": system}
     return RunRequest(agent, params, model)
+
+
+LOCAL_PROVIDER_PREFIX = "openclaw-local/"
+
+
+def shown_model(target: str, used: str) -> str:
+    """A response's `model`: the agent target the client asked for (upstream), except when the built-in
+    offline provider answered: then its name, so nobody mistakes it for a language model."""
+    return used if used.startswith(LOCAL_PROVIDER_PREFIX) else target
 
 
 def new_id(prefix: str) -> str:

@@ -16,7 +16,6 @@ from typing import Any
 
 import msgspec
 from aiohttp import web
-
 from openclaw.ipc.errors import GatewayError
 
 from ..appkeys import SERVICES
@@ -30,6 +29,7 @@ from .openai_common import (
     gate,
     invalid,
     new_id,
+    shown_model,
     split_conversation,
     stream_headers,
 )
@@ -119,7 +119,7 @@ async def _whole(request: web.Request, run: HttpRun, target: str, rid: str) -> w
     payload = run.final.get("payload")
     meta = result_meta(payload)
     used = meta["used"] or used
-    out = _response(rid, created, target, "completed", [_message_item(new_id("msg"), result_text(payload), "completed")], _usage(meta))
+    out = _response(rid, created, shown_model(target, used), "completed", [_message_item(new_id("msg"), result_text(payload), "completed")], _usage(meta))
     return json_response(out, headers={"x-openclaw-model-used": used} if used else None)
 
 
@@ -184,7 +184,7 @@ async def _stream(request: web.Request, run: HttpRun, target: str, rid: str) -> 
                 await send("response.content_part.done", {"item_id": msg_id, "output_index": 0, "content_index": 0, "part": part})
                 done_item = _message_item(msg_id, full, "completed")
                 await send("response.output_item.done", {"output_index": 0, "item": done_item})
-                await send("response.completed", {"response": _response(rid, created, target, "completed", [done_item], _usage(meta))})
+                await send("response.completed", {"response": _response(rid, created, shown_model(target, used), "completed", [done_item], _usage(meta))})
             assert resp is not None
             await resp.write(b"data: [DONE]\n\n")
             await resp.write_eof()

@@ -80,7 +80,7 @@ def test_chat_non_stream(gw: Gateway) -> None:
     assert r.status == 200, r.body
     body = r.json()
     assert body["object"] == "chat.completion" and body["id"].startswith("chatcmpl_")
-    assert body["model"] == "openclaw"  # the agent target, echoed (upstream)
+    assert body["model"] == "openclaw-local/echo"  # the offline provider says so (a real one: the target, below)
     assert body["system_fingerprint"] == "openclaw-local/echo"
     assert r.header("x-openclaw-model-used") == "openclaw-local/echo"
     assert body["choices"] == [{"index": 0, "message": {"role": "assistant", "content": "Echo: hello there"}, "finish_reason": "stop"}]
@@ -93,7 +93,7 @@ def test_chat_history_and_system_go_along(gw: Gateway) -> None:
             {"role": "assistant", "content": "Echo: first"}, {"role": "user", "content": [{"type": "text", "text": "second"}]}]
     r = chat(gw, {"model": "openclaw/work", "messages": msgs})
     assert r.json()["choices"][0]["message"]["content"] == "Echo: second"
-    assert r.json()["model"] == "openclaw/work"
+    assert r.json()["model"] == "openclaw-local/echo"  # the offline provider answered (a real one: the target)
 
 
 def test_chat_stream_with_usage(gw: Gateway) -> None:
@@ -114,7 +114,7 @@ def test_chat_stream_with_usage(gw: Gateway) -> None:
     assert len(finish) == 1 and finish[0]["choices"][0]["finish_reason"] == "stop"
     usage = chunks[-1]
     assert usage["choices"] == [] and usage["usage"]["completion_tokens"] == 5
-    assert all(c["object"] == "chat.completion.chunk" and c["model"] == "openclaw" for c in chunks)
+    assert all(c["object"] == "chat.completion.chunk" and c["model"] == "openclaw-local/echo" for c in chunks)
 
 
 def test_session_key_header_and_user_field(gw: Gateway) -> None:
