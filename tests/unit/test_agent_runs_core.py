@@ -318,3 +318,21 @@ async def test_the_model_sees_each_user_message_once_with_the_real_store() -> No
     assert second == [("UserMessage", "first question"), ("AssistantMessage", "Echo: first question"),
                       ("UserMessage", "second question")]
     stores.close()
+
+
+@aio
+async def test_runs_held_by_one_worker_are_bounded() -> None:
+    from openclaw.ipc.errors import GatewayError
+
+    mgr, _, _, _ = make(delay=0.05, max_concurrent=1)
+    mgr.max_active = 3
+    runs = [new_run(f"b{i}", key=f"agent:main:s{i}", message="a b c") for i in range(3)]
+    for r in runs:
+        mgr.start(r)
+    with pytest.raises(GatewayError) as refused:
+        mgr.start(new_run("b-over", key="agent:main:over"))
+    assert refused.value.code.value == "UNAVAILABLE" and "max 3" in refused.value.message
+    for r in runs:
+        await r.final
+    mgr.start(new_run("b-after", key="agent:main:after"))  # room again once they ended
+    await mgr.active["b-after"].final

@@ -30,6 +30,7 @@ from .turn import TurnDeps, run_turn
 log = get_logger("worker/agent/runs")
 ABORT_MESSAGE = "This operation was aborted"
 STOP_MESSAGE = "gateway stopping"
+MAX_ACTIVE_RUNS = 1024  # running + queued, all sessions: what clients can make one worker hold
 ENDED_KEEP_S = 600.0  # a finished run stays answerable by agent.wait (and in_flight checks) this long
 
 
@@ -43,6 +44,7 @@ class RunManager:
         self.queue = RunQueue(max_concurrent)
         self.cache = IdempotencyCache()
         self.active: dict[str, Run] = {}  # run id -> run not yet ended
+        self.max_active = MAX_ACTIVE_RUNS
         self.stopping = False
 
     # ------------------------------------------------------------------ queries
@@ -59,6 +61,10 @@ class RunManager:
     # ------------------------------------------------------------------ start / stop
 
     def start(self, run: Run) -> None:
+        """Queue the run (raises UNAVAILABLE, nothing started, when MAX_ACTIVE_RUNS are running or queued)."""
+        if len(self.active) >= self.max_active:
+            raise unavailable(f"too many agent runs running or queued (max {self.max_active}); retry later",
+                              retry_after_ms=1000, details={"reason": "runs-limit"})
         run.accepted_at = run.accepted_at or _ms()
         run.final = asyncio.get_running_loop().create_future()
         self.active[run.run_id] = run
