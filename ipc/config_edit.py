@@ -88,9 +88,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def _leaves(value: Any, prefix: str) -> list[str]:
-    """The leaf paths of a value added or removed whole; an empty object sets nothing (all defaults, as
-    when it is absent), so `gateway.tls: {}` appearing or going changes nothing."""
-    if isinstance(value, dict):
+    if isinstance(value, dict) and value:
         return [p for k in sorted(value, key=str) for p in _leaves(value[k], f"{prefix}.{k}")]
     return [prefix]
 
