@@ -232,14 +232,20 @@ class Gateway:
         from .wsclient import open_client
 
         want = config_hash or self.home.config_hash()
-        c = open_client(self.url, scopes=[])
-        try:
-            return wait_for(
-                lambda: (r := c.call("health")["payload"]["configReload"]).get("lastGoodHash") == want and r,
-                timeout, interval=0.05, what=f"config {want[:20]} applied",
-            )
-        finally:
-            c.close()
+
+        def applied() -> dict[str, Any] | None:
+            # a connection per look: the gateway may hold an intermediate config whose secret is not ours
+            try:
+                c = open_client(self.url, scopes=[])
+            except (AssertionError, OSError):  # refused (that secret), or the front door restarting
+                return None
+            try:
+                r = c.call("health")["payload"]["configReload"]
+                return r if r.get("lastGoodHash") == want else None
+            finally:
+                c.close()
+
+        return wait_for(applied, timeout, interval=0.05, what=f"config {want[:20]} applied")
 
     def signal(self, sig: int) -> None:
         os.kill(self.pid, sig)
