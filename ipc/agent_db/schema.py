@@ -19,6 +19,8 @@ import time
 from importlib import resources
 from pathlib import Path
 
+from ..sqlite_tx import write_tx
+
 SCHEMA_VERSION = 23
 APP_VERSION = "openclaw-gateway"
 DB_NAME = "openclaw-agent.sqlite"
@@ -88,8 +90,7 @@ def create_schema(db: sqlite3.Connection, agent_id: str) -> None:
     """Every table, index and trigger plus the metadata rows, in one transaction."""
     now = int(time.time() * 1000)
     db.execute("PRAGMA auto_vacuum=2")  # upstream's files are incremental-vacuum; effective before the first table
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with write_tx(db):
         for stmt in schema_statements():
             db.execute(stmt)
         db.execute(
@@ -99,10 +100,6 @@ def create_schema(db: sqlite3.Connection, agent_id: str) -> None:
         )
         db.execute("INSERT OR IGNORE INTO session_key_contract(id, main_key, updated_at) VALUES (1, 'main', 0)")
         db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
 
 
 def check_owner(db: sqlite3.Connection, path: Path, agent_id: str) -> None:

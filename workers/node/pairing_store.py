@@ -13,10 +13,11 @@ import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
+
+from openclaw.ipc.sqlite_tx import write_tx
 
 SCHEMA_VERSION = 1
 TOKENS_KEPT_PER_GRANT = 4  # a device may run a few clients; older tokens stop working
@@ -81,15 +82,8 @@ class PairingStore:
     def close(self) -> None:
         self.db.close()
 
-    @contextmanager
-    def tx(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+    def tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return write_tx(self.db)
 
     # ------------------------------------------------------------------ devices
 

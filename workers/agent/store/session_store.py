@@ -18,13 +18,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from openclaw.ipc.agent_db.schema import db_path, open_db
+from openclaw.ipc.sqlite_tx import write_tx
 
 from ..providers.base import Message, ModelRef
 from . import chat_view, history, rows
@@ -56,19 +56,8 @@ class SessionStore:
 
     # ------------------------------------------------------------------ plumbing
 
-    @contextmanager
-    def tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (BEGIN IMMEDIATE: no other writer between our read and our write)."""
-        if self.db.in_transaction:  # nested: part of the caller's transaction
-            yield self.db
-            return
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+    def tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return write_tx(self.db)
 
     def node(self, key: str) -> sqlite3.Row | None:
         return self.db.execute("SELECT * FROM session_nodes WHERE session_key=?", (key,)).fetchone()
