@@ -176,7 +176,6 @@ async def _agent(request: web.Request, body: dict[str, Any], config: dict[str, A
     try:
         run.start(params)
     except GatewayError as exc:
-        run.close()
         return json_response({"ok": False, "error": exc.message}, status=503, headers={"Retry-After": "1"})
     try:
         async for kind, _item in run.items(request):

@@ -91,7 +91,6 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     try:
         run.start(run_req.params)
     except GatewayError as exc:
-        run.close()
         return json_error(503, exc.message, "api_error", headers={"Retry-After": "1"})
     try:
         if stream:

@@ -125,12 +125,16 @@ class HttpRun:
         router.forward(self, req_id, slot, method, msgspec.json.encode(params), self._caller(), timeout_s)
 
     def start(self, params: dict[str, Any]) -> None:
-        """Forward `agent` (raises GatewayError when it cannot be sent)."""
+        """Forward `agent` (raises GatewayError when it cannot be sent, the connection detached again)."""
         self.run_id = str(params.get("idempotencyKey", ""))
         self.session_key = str(params.get("sessionKey") or "")
         self.svc.hub.attach(self)
         self._attached = True
-        self._forward(RUN_REQ, "agent", params, ACCEPT_TIMEOUT_S)
+        try:
+            self._forward(RUN_REQ, "agent", params, ACCEPT_TIMEOUT_S)
+        except GatewayError:
+            self.close()  # nothing was sent: detached again, the caller only answers the error
+            raise
 
     def cancel(self) -> None:
         """The HTTP client went away: abort the run (once), if it is still going."""
