@@ -48,6 +48,12 @@ def default_agent_id(config: Mapping[str, Any]) -> str:
     return DEFAULT_AGENT if DEFAULT_AGENT in ids else ids[0]
 
 
+def runtime_agents(config: Mapping[str, Any]) -> list[str]:
+    """The agents runs and HTTP targets may name: the default first, then the other configured ones."""
+    default = default_agent_id(config)
+    return [default] + [a for a in agent_ids(config) if a != default]
+
+
 def model_configured(config: Mapping[str, Any]) -> bool:
     """A provider or a default model is configured (else runs use the offline openclaw-local)."""
     models = config.get("models") if isinstance(config, Mapping) else None

@@ -13,37 +13,14 @@ import re
 import uuid
 from typing import Any
 
-from openclaw.ipc.config import config_value
+from openclaw.ipc import agents_config
 
-DEFAULT_AGENT = "main"
-AGENT_ID = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,63}$", re.I)
 USER_KEY = re.compile(r"[^A-Za-z0-9_.@-]+")
 INVALID_MODEL = "Invalid `model`. Use `openclaw` or `openclaw/<agentId>`."
 
 
-def default_agent(config: dict[str, Any]) -> str:
-    agent = config_value(config, "agents.defaults.id", None)
-    if isinstance(agent, str) and agent:
-        return agent
-    legacy = config_value(config, "agents.list", None)
-    if isinstance(legacy, list):
-        for a in legacy:
-            if isinstance(a, dict) and a.get("default") is True and isinstance(a.get("id"), str):
-                return a["id"]
-    return DEFAULT_AGENT
-
-
-def agent_ids(config: dict[str, Any]) -> list[str]:
-    """The default agent first, then the other configured ones."""
-    ids: list[str] = []
-    entries = config_value(config, "agents.entries", None)
-    if isinstance(entries, dict):
-        ids = [k for k in entries if isinstance(k, str)]
-    legacy = config_value(config, "agents.list", None)
-    if isinstance(legacy, list):
-        ids += [a["id"] for a in legacy if isinstance(a, dict) and isinstance(a.get("id"), str) and a["id"] not in ids]
-    d = default_agent(config)
-    return [d] + [i for i in ids if i != d]
+default_agent = agents_config.default_agent_id
+agent_ids = agents_config.runtime_agents  # the default first
 
 
 def model_ids(config: dict[str, Any]) -> list[str]:

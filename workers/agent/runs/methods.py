@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from openclaw.ipc import envelope
+from openclaw.ipc import agents_config, envelope
 from openclaw.ipc.config import config_value
 from openclaw.ipc.errors import ErrorCode, ErrorShape, invalid_request
 from openclaw.workers.runtime import CallHandle, FinalError, two_phase
@@ -204,7 +204,7 @@ class RunMethods:
         entries = config_value(self.config, "agents.entries", None)
         entries = entries if isinstance(entries, dict) else {}
         rows = []
-        for agent_id in target.known_agents(self.config, default):
+        for agent_id in agents_config.runtime_agents(self.config):
             entry = entries.get(agent_id) if isinstance(entries.get(agent_id), dict) else {}
             row: dict[str, Any] = {"id": agent_id, "default": agent_id == default, "configured": agent_id in entries}
             if isinstance(entry.get("name"), str):

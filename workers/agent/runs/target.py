@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from openclaw.ipc import agents_config
 from openclaw.ipc.agent_db import keys
 from openclaw.ipc.config import config_value
 from openclaw.ipc.errors import invalid_request
@@ -25,22 +26,6 @@ class Target:
     session_id: str | None  # forced session id (explicit sessions), else the store decides
 
 
-def known_agents(config: dict[str, Any], default_agent: str) -> list[str]:
-    """Runtime agents: agents.entries keys, legacy agents.list ids, and the default agent."""
-    out = [default_agent]
-    entries = config_value(config, "agents.entries", None)
-    if isinstance(entries, dict):
-        out += [k for k in entries if isinstance(k, str)]
-    legacy = config_value(config, "agents.list", None)
-    if isinstance(legacy, list):
-        out += [a["id"] for a in legacy if isinstance(a, dict) and isinstance(a.get("id"), str)]
-    seen: list[str] = []
-    for a in out:
-        if a.lower() not in seen:
-            seen.append(a.lower())
-    return seen
-
-
 def main_key_name(config: dict[str, Any]) -> str:
     value = config_value(config, "session.mainKey", "main")
     return value if isinstance(value, str) and value.strip() else "main"
@@ -48,7 +33,7 @@ def main_key_name(config: dict[str, Any]) -> str:
 
 def resolve(method: str, params: dict[str, Any], config: dict[str, Any], default_agent: str,
             *, key_field: str = "sessionKey") -> Target:
-    agents = known_agents(config, default_agent)
+    agents = agents_config.runtime_agents(config)
     agent = params.get("agentId")
     if agent is not None:
         if not isinstance(agent, str) or agent.strip().lower() not in agents:

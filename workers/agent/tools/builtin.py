@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from openclaw.ipc import agents_config
 from openclaw.ipc.config import config_value
 from openclaw.ipc.errors import GatewayError
 
@@ -185,17 +186,8 @@ async def session_status(worker: Any, args: dict[str, Any], ctx: ToolContext) ->
 
 
 def agent_ids(worker: Any) -> list[str]:
-    """Configured agent ids (agents.entries, or the legacy agents.list), the default one first."""
-    config = worker.config
-    ids: list[str] = []
-    entries = config_value(config, "agents.entries", None)
-    if isinstance(entries, dict):
-        ids = [k for k in entries if isinstance(k, str)]
-    legacy = config_value(config, "agents.list", None)
-    if isinstance(legacy, list):
-        ids += [a["id"] for a in legacy if isinstance(a, dict) and isinstance(a.get("id"), str) and a["id"] not in ids]
-    default = worker.default_agent
-    return [default] + [i for i in ids if i != default]
+    """Configured agent ids, the default one first."""
+    return agents_config.runtime_agents(worker.config)
 
 
 def agent_model(worker: Any, agent_id: str) -> str:
