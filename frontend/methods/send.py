@@ -172,15 +172,11 @@ def message_action(svc: Services, conn: Connection, raw: bytes) -> Any:
     req["to"] = target
     dry_run = bool(inner.get("dryRun"))
 
-    async def run() -> bytes:
+    async def run() -> bytes:  # the delivery result; the upstream CLI prints it as its `payload`
         if dry_run:
-            return msgspec.json.encode({"action": "send", "channel": acct.kind, "dryRun": True, "handledBy": "core",
-                                        "payload": {"ok": True, "to": target}})
+            return msgspec.json.encode({"ok": True, "dryRun": True, "chatId": target})
         result = await deliver(svc, acct, req)
-        message_id = result.get("messageId")
-        return msgspec.json.encode({
-            "action": "send", "channel": acct.kind, "dryRun": False, "handledBy": "plugin", "messageId": message_id,
-            "payload": {"ok": True, "messageId": message_id, "chatId": result.get("chatId", target), "receipt": {}},
-        })
+        return msgspec.json.encode({"ok": True, "messageId": result.get("messageId"),
+                                    "chatId": str(result.get("chatId", target)), "receipt": {}})
 
     return run()
