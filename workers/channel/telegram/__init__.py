@@ -1,0 +1,1 @@
+"""The Telegram channel: Bot API client, ingress spool, DM policy, formatting, and the channel itself."""
