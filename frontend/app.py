@@ -11,7 +11,7 @@ from aiohttp import web
 from openclaw.ipc.logs import get_logger
 
 from .appkeys import DISPATCHER, ORIGIN_POLICY, PREAUTH_SLOTS, SERVICES
-from .http import api_routes, probes
+from .http import api_routes, channel_inbound, probes
 from .http.responses import SECURITY_HEADERS, json_error
 from .services import Services
 from .ws.dispatch import Dispatcher
@@ -98,6 +98,9 @@ async def not_found(request: web.Request) -> web.StreamResponse:
     hooked = await api_routes.maybe_hook(request)  # hooks live under the hot `hooks.path`
     if hooked is not None:
         return hooked
+    inbound = await channel_inbound.maybe_inbound(request)  # channels' inbound paths are hot config too
+    if inbound is not None:
+        return inbound
     if request.path in probes.PATHS:  # a probe path with another method
         return json_error(405, "Method Not Allowed", "method_not_allowed", headers={"Allow": "GET, HEAD"})
     return json_error(404, "Not Found", "not_found")
@@ -118,5 +121,6 @@ def build_app(svc: Services, dispatcher: Dispatcher) -> web.Application:
     app.cleanup_ctx.append(services_ctx)
     probes.add_routes(app)
     api_routes.add_routes(app)
+    channel_inbound.install(app)
     app.router.add_route("*", "/{tail:.*}", not_found)
     return app

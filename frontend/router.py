@@ -44,6 +44,7 @@ SWEEP_S = 0.1
 MAX_INFLIGHT_PER_CONNECTION = 1024
 CONNECTION_SLOTS = frozenset({"node"})  # workers that may address one connection (Deliver/Disconnect)
 PUBLISH_SLOTS = frozenset({"agent"})  # workers whose events go to a topic's subscribers (Publish/Subscribe)
+DIRECT_SLOT_PREFIX = "channel:"  # channel workers are addressed by slot (the front-end picks the account), not by method
 
 
 @dataclass
@@ -96,6 +97,7 @@ class WorkerRouter:
         self.on_deliver: Callable[[str, str, bytes], None] = lambda conn_id, event, payload: None
         self.on_disconnect: Callable[[str, int, str], None] = lambda conn_id, code, reason: None
         self.on_answer: Callable[[Connection, str | int, str, bool], None] | None = None  # --ws-log
+        self.on_request: Callable[[bytes, str, envelope.Request], None] = lambda identity, slot, msg: None
         self._sweeper: asyncio.TimerHandle | None = None
         self._reply_ack = envelope.encode(envelope.Registered())
 
@@ -170,9 +172,14 @@ class WorkerRouter:
         heapq.heappush(self._deadlines, (deadline, call_id))
         conn.inflight += 1
 
-    def ask(self, topic: str, params: bytes, timeout_s: float = DEFAULT_CALL_TIMEOUT_S) -> asyncio.Future[bytes]:
-        """Ask the worker serving `topic`; the future holds the JSON answer or a GatewayError."""
-        slot = self.topics.get(topic)
+    def is_active(self, slot: str) -> bool:
+        return slot in self.active
+
+    def ask(
+        self, topic: str, params: bytes, timeout_s: float = DEFAULT_CALL_TIMEOUT_S, slot: str | None = None
+    ) -> asyncio.Future[bytes]:
+        """Ask the worker serving `topic` (or the given slot); the future holds the JSON answer or a GatewayError."""
+        slot = slot or self.topics.get(topic)
         inst = self.active.get(slot) if slot is not None else None
         if inst is None:
             raise unavailable(
@@ -331,6 +338,14 @@ class WorkerRouter:
                     self.on_disconnect(msg.conn_id, msg.code, msg.reason)
             case envelope.Retiring():
                 self._retire(identity, inst)
+            case envelope.Request():
+                if inst is not None and inst.registered:
+                    self.on_request(identity, inst.slot, msg)
+
+    def respond(self, identity: bytes, msg: envelope.Response) -> None:
+        """An answer to a worker's own Request (dropped if that worker is gone)."""
+        if identity in self.instances:
+            self.endpoint.send(envelope.encode(msg), identity)
 
     def _register(self, identity: bytes, msg: envelope.Register) -> None:
         why = self._registration_refusal(identity, msg)
@@ -383,6 +398,8 @@ class WorkerRouter:
     def _rebuild_routes(self) -> None:
         routes: dict[str, str] = {}
         for slot, methods in sorted(self.slot_methods.items()):
+            if slot.startswith(DIRECT_SLOT_PREFIX):
+                continue
             for method in methods:
                 owner = routes.setdefault(method, slot)
                 if owner != slot:

@@ -31,6 +31,7 @@ from .router import WorkerRouter
 from .settings import Settings
 from .supervisor_client import SupervisorClient
 from .tree_view import RUNNING, TreeView
+from .worker_requests import WorkerRequests
 from .ws.hub import Hub
 
 BASE_EVENTS = ["connect.challenge", "tick", "health", "presence", "shutdown", "config.changed"]
@@ -61,6 +62,7 @@ class Services:
         )
         self.supervisor = SupervisorClient(link)
         self.nodes = NodeSessions(self.router, self.hub)
+        self.worker_requests = WorkerRequests(self.router)
         self.auth_limiter = AuthRateLimiter(Limits.from_config(self.settings.value("gateway.auth.rateLimit")))
         self.trusted_proxies = parse_trusted(self.settings.value("gateway.trustedProxies"))
         self._features: bytes | None = None

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from .channel_schema import check as check_channels
+from .channel_schema import section_type
 from .model_config import validate_models  # models.providers + the agents' model choice
 
 Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
@@ -36,6 +38,7 @@ ENUMS = {
     "logging.level": LOG_LEVELS,
     "logging.consoleLevel": LOG_LEVELS,
     "logging.consoleStyle": ("pretty", "compact", "json"),
+    "channels.telegram.dmPolicy": ("pairing", "allowlist", "open", "disabled"),
 }
 
 
@@ -153,14 +156,6 @@ class Commands(msgspec.Struct, omit_defaults=True):
     restart: bool | None = None
 
 
-class Channel(msgspec.Struct, omit_defaults=True):
-    """Fields every channel section shares; channel-specific keys are the channel worker's."""
-
-    enabled: bool | None = None
-    botToken: str | None = None
-    tokenFile: str | None = None
-
-
 class Hooks(msgspec.Struct, omit_defaults=True):
     enabled: bool | None = None
     token: str | None = None
@@ -234,10 +229,15 @@ def validate(data: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str,
                     {"path": f"channels.{cid}", "message": "channel ids are lowercase letters, digits, '-' and '_' (max 32)"}
                 )
                 continue
+            kind_type = section_type(cid)
+            if kind_type is None:
+                continue  # checked by channel_schema.check (a map of ids)
             try:
-                msgspec.convert(section, Channel, strict=True)
+                msgspec.convert(section, kind_type, strict=True)
             except msgspec.ValidationError as exc:
                 errors.append(_humanize(str(exc), f"channels.{cid}"))
+        for err in check_channels(data):
+            errors.append(_humanize(err["message"], err["path"]) if err.pop("raw", False) else err)
     errors.extend(validate_models(data))
     gw = data.get("gateway")
     if isinstance(gw, dict) and gw.get("bind") == "custom" and not gw.get("customBindHost"):

@@ -5,6 +5,7 @@ A worker's routing identity is its instance id (`agent.3`); its slot is the chil
 replacement: the newest registered one takes new calls, the old one finishes its own.
 
     worker: Register -> front-end: Registered   (only then does the worker tell the supervisor Ready)
+    worker: Request  -> front-end: Response*  (a worker's own call of a gateway method)
     worker: Retiring -> front-end: RetireAck    (the pipe is FIFO: every call sent before the ack
                                                  has arrived, so the worker can finish and exit)
 
@@ -105,8 +106,20 @@ class Subscribe(msgspec.Struct, tag="subscribe", array_like=True):
     on: bool = True
 
 
+class Request(msgspec.Struct, tag="request", kw_only=True, array_like=True):
+    """A worker's own call of a gateway method (a channel worker starting an `agent` run for an
+    inbound message), routed like a client's and answered with Response (interim, then final).
+    Only the methods the front-end allows that worker's kind (frontend/worker_requests.py)."""
+
+    req_id: int
+    method: str
+    params: bytes  # JSON
+    timeout_s: float = 10.0
+
+
 WorkerToFrontend = (
     Register | Heartbeat | HealthFragment | Reply | Push | Retiring | Deliver | Disconnect | Publish | Subscribe
+    | Request
 )
 
 # ------------------------------------------------------------ front-end -> worker
@@ -151,7 +164,17 @@ class RetireAck(msgspec.Struct, tag="retire-ack", array_like=True):
     """No call will follow; the ones sent before this have all been delivered."""
 
 
-FrontendToWorker = Call | Ask | Registered | Reregister | RetireAck
+class Response(msgspec.Struct, tag="response", kw_only=True, array_like=True):
+    """The answer to a worker's Request: `interim` for a two-phase method's `accepted`, then the final."""
+
+    req_id: int
+    ok: bool
+    payload: bytes = b"null"  # JSON
+    error: ErrorShape | None = None
+    interim: bool = False
+
+
+FrontendToWorker = Call | Ask | Registered | Reregister | RetireAck | Response
 
 _encoder = msgspec.msgpack.Encoder()
 encode = _encoder.encode

@@ -27,6 +27,7 @@ class ErrorCode(str, enum.Enum):
     UNAVAILABLE = "UNAVAILABLE"
     APPROVAL_NOT_FOUND = "APPROVAL_NOT_FOUND"
     AGENT_TIMEOUT = "AGENT_TIMEOUT"  # a run exceeded its timeout (seeds: standard code)
+    NOT_LINKED = "NOT_LINKED"  # a channel account is not linked (refused credentials) (seeds: standard code)
 
 
 class ExitCode(enum.IntEnum):

@@ -9,7 +9,7 @@ new fields need defaults, never change an existing field's type).
 PROTOCOL_VERSION = 4
 # Protocol 3 is still accepted for probe-mode and node-mode clients.
 LEGACY_PROTOCOL_VERSION = 3
-IPC_VERSION = 4
+IPC_VERSION = 5
 
 # Kept equal to pyproject's [project] version (tests/unit checks it); a constant, because
 # importlib.metadata costs every process ~4 MiB and ~10 ms at start.

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from openclaw.ipc.channels_config import channel_accounts
 from openclaw.ipc.config import ResolvedGateway
 from openclaw.ipc.config_edit import changed_paths
 
@@ -100,10 +101,18 @@ def plan_reload(
     paths = changed_paths(old_cfg, new_cfg)
     plan = ReloadPlan(paths=paths, mode=mode)
     workers = [n for n, s in new_specs.items() if s.role == "worker"]
-    for name in new_specs.keys() - old_specs.keys():
-        plan.start[name] = [x for x in paths if _channel_of(x) == name] or [f"channels.{new_specs[name].channel_id}"]
-    for name in old_specs.keys() - new_specs.keys():
-        plan.stop[name] = [x for x in paths if _channel_of(x) == name] or [f"channels.{old_specs[name].channel_id}"]
+    old_accounts, new_accounts = channel_accounts(old_cfg, {}), channel_accounts(new_cfg, {})
+    for name in sorted(new_specs.keys() - old_specs.keys()):
+        cid = new_specs[name].channel_id or ""
+        plan.start[name] = _channel_paths(paths, cid) or [_section_path(cid)]
+    for name in sorted(old_specs.keys() - new_specs.keys()):
+        cid = old_specs[name].channel_id or ""
+        plan.stop[name] = _channel_paths(paths, cid) or [_section_path(cid)]
+    # a channel account restarts only when its own effective section changed
+    changed_channels = {
+        f"channel:{cid}" for cid, acct in new_accounts.items()
+        if cid in old_accounts and old_accounts[cid].section != acct.section
+    }
 
     for path in paths:
         effect = classify(path)
@@ -130,13 +139,16 @@ def plan_reload(
         elif effect is Effect.REPLACE_NODE:
             plan.replace.setdefault("node", []).append(path)
         elif effect is Effect.CHANNEL:
-            name = _channel_of(path)
-            if name is None or name in plan.start or name in plan.stop:
-                continue  # the whole section: the children it adds or removes are planned above
-            if name in new_specs:
+            touched = _channel_workers_of(path, new_specs, old_specs)
+            if any(n in plan.start or n in plan.stop for n in touched):
+                touched = [n for n in touched if n not in plan.start and n not in plan.stop]
+                if not touched:
+                    continue  # planned above with the children it adds or removes
+            hit = [n for n in touched if n in changed_channels]
+            for name in hit:
                 plan.replace.setdefault(name, []).append(path)
-            else:
-                plan.ignored.append(path)  # a disabled channel
+            if not hit:
+                plan.ignored.append(path)  # a disabled channel, or no account's effective section changed
         elif effect is Effect.RESTART_FRONTEND:
             plan.restart_frontend.append(path)
 
@@ -152,9 +164,39 @@ def plan_reload(
     return plan
 
 
-def _channel_of(path: str) -> str | None:
-    parts = path.split(".")
-    return f"channel:{parts[1]}" if len(parts) >= 2 and parts[0] == "channels" else None
+def _section_path(channel_id: str) -> str:
+    """`telegram:work` -> `channels.telegram.accounts.work`; `webhook:crm` -> `channels.webhook.crm`."""
+    kind, _, account = channel_id.partition(":")
+    if not account:
+        return f"channels.{kind}"
+    return f"channels.telegram.accounts.{account}" if kind == "telegram" else f"channels.{kind}.{account}"
+
+
+def _covers(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + ".") or prefix.startswith(path + ".")
+
+
+def _channel_paths(paths: list[str], channel_id: str) -> list[str]:
+    """The changed paths inside this channel account's section (telegram: its account, or the shared top level)."""
+    kind, _, account = channel_id.partition(":")
+    own = _section_path(channel_id)
+    out = []
+    for x in paths:
+        if _covers(x, own):
+            out.append(x)
+        elif kind == "telegram" and account and _covers(x, "channels.telegram") and not _covers(x, "channels.telegram.accounts"):
+            out.append(x)  # a shared top-level key every account inherits
+    return out
+
+
+def _channel_workers_of(path: str, *spec_maps: dict[str, ChildSpec]) -> list[str]:
+    """The channel worker names a changed `channels.…` path may concern."""
+    names: list[str] = []
+    for specs in spec_maps:
+        for name, spec in specs.items():
+            if spec.channel_id is not None and name not in names and _channel_paths([path], spec.channel_id):
+                names.append(name)
+    return names
 
 
 def _apply_mode(plan: ReloadPlan, workers: list[str]) -> None:

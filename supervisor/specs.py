@@ -1,11 +1,12 @@
 """Which processes exist, derived from config: the front-end, the agent and node workers, and one
-channel worker per configured channel (`channels.<id>` whose `enabled` is not false)."""
+channel worker per enabled channel account (ipc/channels_config.py)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
+
+from openclaw.ipc.channels_config import channel_accounts
 
 
 @dataclass(frozen=True)
@@ -31,13 +32,9 @@ def channel_spec(channel_id: str) -> ChildSpec:
 
 
 def configured_channels(config: dict[str, Any], env: dict[str, str] | None = None) -> list[str]:
-    """Channel ids with a section whose `enabled` is not false (none when OPENCLAW_SKIP_CHANNELS is set)."""
-    if (os.environ if env is None else env).get("OPENCLAW_SKIP_CHANNELS") not in (None, "", "0"):
-        return []
-    channels = config.get("channels")
-    if not isinstance(channels, dict):
-        return []
-    return sorted(cid for cid, section in channels.items() if isinstance(section, dict) and section.get("enabled") is not False)
+    """Channel ids ("telegram", "telegram:work", "webhook:crm") of the enabled channel accounts: one
+    process each (none when OPENCLAW_SKIP_CHANNELS is set)."""
+    return list(channel_accounts(config, env))
 
 
 def derive_specs(config: dict[str, Any], env: dict[str, str] | None = None) -> dict[str, ChildSpec]:

@@ -22,6 +22,7 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 OPENCLAW = str(Path(sys.executable).with_name("openclaw"))
 TOKEN = "test-token-0123456789abcdefghijklmnop"
+NO_TELEGRAM = "http://127.0.0.1:9"  # a Bot API root where nothing listens: tests never reach api.telegram.org
 
 
 def wait_for(cond: Callable[[], Any], timeout: float = 15.0, interval: float = 0.02, what: str = "condition") -> Any:

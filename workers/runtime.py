@@ -103,6 +103,8 @@ class Worker:
         self.disconnect: Callable[[str, int, str], None] = lambda conn_id, code, reason: None
         self.publish: Callable[[str, str, str, Any], None] = lambda topic, conn_id, event, payload: None
         self.subscribe: Callable[[str, str, bool], None] = lambda conn_id, topic, on=True: None
+        self.request: Callable[..., asyncio.Future[envelope.Response]] = _no_front_end
+        self.fatal: Callable[[str], None] = lambda reason: None  # unusable as configured: exit 78 (FATAL)
 
     def title(self) -> str:
         return f"openclaw-gateway: worker {self.kind}"
@@ -122,6 +124,10 @@ class Worker:
 
     def begin_stop(self) -> None:
         """Stopping starts (before the in-flight calls are waited for): end long work now (runs)."""
+
+
+def _no_front_end(*_args: Any, **_kw: Any) -> asyncio.Future[envelope.Response]:
+    raise unavailable("the worker is not connected to the front-end yet", retry_after_ms=500)
 
 
 def decode_params(raw: bytes, method: str) -> dict[str, Any]:
@@ -149,6 +155,9 @@ class WorkerRuntime:
         self.closing = False
         self.registered = asyncio.Event()
         self.retire_acked = asyncio.Event()
+        self.requests: dict[int, tuple[asyncio.Future[envelope.Response], Callable[[envelope.Response], None] | None]] = {}
+        self._next_request = 1
+        self.exit_code = 0
 
     async def run(self) -> int:
         name = os.environ.get("OPENCLAW_CHILD_NAME", "worker")
@@ -187,6 +196,8 @@ class WorkerRuntime:
             envelope.Publish(topic, conn_id, event, payload if isinstance(payload, bytes) else _json.encode(payload))
         )
         self.worker.subscribe = lambda conn_id, topic, on=True: self._send(envelope.Subscribe(conn_id, topic, on))
+        self.worker.request = self._request
+        self.worker.fatal = lambda reason: self._fatal(link, reason)
         sock = connect_dealer(ctx, endpoint(cfg.runtime_dir, "workers.sock"), link.instance)
         self.endpoint: Endpoint[envelope.FrontendToWorker] = Endpoint(sock, envelope.worker_decoder, self._on_message, log)
         self.endpoint.start()
@@ -203,8 +214,9 @@ class WorkerRuntime:
         if link.orphaned:
             return self._close(link, ctx)  # nobody to finish for
         await self._drain()
+        self._fail_requests("worker stopping")
         await self.worker.stop()
-        return self._close(link, ctx)
+        return self._close(link, ctx, self.exit_code)
 
     async def _boot_failed(self, link: SupervisorLink, ctx: zmq.Context, reason: str, code: int) -> int:
         sys.stderr.write(f"openclaw {link.instance}: cannot start: {reason}\n")
@@ -253,6 +265,55 @@ class WorkerRuntime:
         if self.inflight:
             await asyncio.wait(self.inflight, timeout=budget)
 
+    def _fatal(self, link: SupervisorLink, reason: str) -> None:
+        """The worker cannot work as configured (a refused credential): exit 78, the supervisor marks it
+        FATAL with this reason and retries it only after a config change."""
+        if self.exit_code == 78:
+            return
+        self.worker.log.error("channel cannot run as configured", reason=reason)
+        link.boot_failed(reason, 78)
+        self.exit_code = 78
+        self.stop.set()
+
+    # ------------------------------------------------------------------ the worker's own requests
+
+    def _request(
+        self, method: str, params: Any, timeout_s: float = 10.0,
+        on_interim: Callable[[envelope.Response], None] | None = None,
+    ) -> asyncio.Future[envelope.Response]:
+        """Call a gateway method through the front-end; the future holds the final Response (ok or not).
+        It fails (GatewayError UNAVAILABLE) when the front-end restarts or the worker stops first."""
+        req_id = self._next_request
+        self._next_request += 1
+        fut: asyncio.Future[envelope.Response] = asyncio.get_running_loop().create_future()
+        body = params if isinstance(params, bytes) else _json.encode(params)
+        if self.closing or not self.endpoint.send(envelope.encode(envelope.Request(
+            req_id=req_id, method=method, params=body, timeout_s=timeout_s,
+        ))):
+            fut.set_exception(unavailable("the front-end is not reachable; retry shortly", retry_after_ms=500))
+            return fut
+        self.requests[req_id] = (fut, on_interim)
+        fut.add_done_callback(lambda _f: self.requests.pop(req_id, None))
+        return fut
+
+    def _on_response(self, msg: envelope.Response) -> None:
+        entry = self.requests.get(msg.req_id)
+        if entry is None:
+            return
+        fut, on_interim = entry
+        if msg.interim:
+            if on_interim is not None:
+                on_interim(msg)
+            return
+        if not fut.done():
+            fut.set_result(msg)
+
+    def _fail_requests(self, why: str) -> None:
+        for fut, _ in list(self.requests.values()):
+            if not fut.done():
+                fut.set_exception(unavailable(f"request lost: {why}; retry", retry_after_ms=500))
+        self.requests.clear()
+
     # ------------------------------------------------------------------ supervisor messages
 
     def _on_drain(self, msg: control.Drain) -> None:
@@ -296,9 +357,12 @@ class WorkerRuntime:
             self._on_call(msg)
         elif type(msg) is envelope.Ask:
             self._on_ask(msg)
+        elif type(msg) is envelope.Response:
+            self._on_response(msg)
         elif isinstance(msg, envelope.Registered):
             self.registered.set()
         elif isinstance(msg, envelope.Reregister):
+            self._fail_requests("the front-end restarted")  # its table of our requests is gone
             self._register()
         elif isinstance(msg, envelope.RetireAck):
             self.retire_acked.set()

@@ -11,6 +11,7 @@ from .health import health
 from .logs_tail import logs_tail
 from .presence import system_event, system_presence
 from .restart import restart_request
+from .send import message_action, send
 from .status import status
 
 LOCAL_METHODS: dict[str, LocalMethod] = {
@@ -19,6 +20,8 @@ LOCAL_METHODS: dict[str, LocalMethod] = {
     "system-presence": system_presence,
     "system-event": system_event,
     "channels.status": channels_status,
+    "send": send,
+    "message.action": message_action,
     "diagnostics.stability": diagnostics_stability,
     "config.get": config_get,
     "config.apply": config_apply,

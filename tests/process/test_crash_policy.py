@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from ..harness import OPENCLAW, Home, wait_for
+from ..harness import NO_TELEGRAM, OPENCLAW, Home, wait_for
 from ..wsclient import open_client
 
 
@@ -71,7 +71,7 @@ def test_crash_loop_backs_off_then_goes_fatal_while_the_gateway_serves(make_gate
 
 def test_exit_78_is_fatal_at_once_and_a_config_fix_retries_it(make_gateway, home: Home) -> None:
     cfg = home.default_config()
-    cfg["channels"] = {"telegram": {"botToken": " "}}  # the schema allows it; the channel worker refuses it
+    cfg["channels"] = {"telegram": {"botToken": " ", "apiRoot": NO_TELEGRAM}}  # the schema allows it; the channel worker refuses it
     gw = make_gateway(config=cfg, ready=False).wait_serving()
     c = open_client(gw.url)
     try:
@@ -90,7 +90,7 @@ def test_exit_78_is_fatal_at_once_and_a_config_fix_retries_it(make_gateway, home
 def test_gateway_restart_retries_a_fatal_child(make_gateway, home: Home) -> None:
     cfg = home.default_config()
     cfg["gateway"]["reload"] = {"mode": "off"}
-    cfg["channels"] = {"telegram": {"botToken": " "}}
+    cfg["channels"] = {"telegram": {"botToken": " ", "apiRoot": NO_TELEGRAM}}
     gw = make_gateway(config=cfg, ready=False).wait_serving()
     c = open_client(gw.url)
     wait_for(lambda: c.call("health")["payload"]["workers"]["channel:telegram"]["state"] == "fatal", 15, what="FATAL")

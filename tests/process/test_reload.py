@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from ..harness import TOKEN, Gateway, Home, free_port, port_open, wait_for
+from ..harness import NO_TELEGRAM, TOKEN, Gateway, Home, free_port, port_open, wait_for
 from ..wsclient import Client, open_client
 
 
@@ -118,7 +118,7 @@ def test_channels_added_changed_removed_touch_only_their_worker(make_gateway, ho
     base = gw.children_by_title()
     assert not any(name.startswith("channel:") for name in base)  # no channel configured: no process
 
-    home.write_config(config(home, channels={"telegram": {"botToken": "123:abc"}, "discord": {"enabled": False}}))
+    home.write_config(config(home, channels={"telegram": {"botToken": "123:abc", "apiRoot": NO_TELEGRAM}, "discord": {"enabled": False}}))
     gw.wait_applied()
     one = wait_for(lambda: "channel:telegram" in (k := gw.children_by_title()) and k, 10, what="telegram worker")
     assert "channel:discord" not in one
@@ -128,7 +128,7 @@ def test_channels_added_changed_removed_touch_only_their_worker(make_gateway, ho
         assert st["channelOrder"] == ["telegram"] and st["channels"]["telegram"]["configured"] is True
         assert st["channels"]["telegram"]["linked"] is False
 
-        home.write_config(config(home, channels={"telegram": {"botToken": "123:abcd"}, "discord": {"enabled": True}}))
+        home.write_config(config(home, channels={"telegram": {"botToken": "123:abcd", "apiRoot": NO_TELEGRAM}, "discord": {"enabled": True}}))
         reload = gw.wait_applied()
         assert set(reload["lastActions"]) == {
             "starting worker channel discord (channels.discord.enabled)",
@@ -256,7 +256,7 @@ def test_reload_mode_off_ignores_and_sighup_applies(make_gateway, home: Home) ->
     cfg["gateway"]["reload"] = {"mode": "off"}
     home.write_config(cfg)
     gw = make_gateway()
-    cfg["channels"] = {"telegram": {}}
+    cfg["channels"] = {"telegram": {"apiRoot": NO_TELEGRAM}}
     home.write_config(cfg)
     reload = gw.wait_applied()
     assert reload["hotReloadStatus"] == "disabled" and reload["pendingRestart"] == ["channels.telegram"]
