@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from openclaw.ipc.channel_pairing import ChannelPairingStore
 
+from ..fakes.telegram_api import FakeTelegramApi
 from ..harness import Gateway, Home, free_port, running_gateway, wait_for
 from ..wsclient import open_client
 from .test_webhook_channel import Receiver
@@ -244,3 +245,38 @@ def test_status_and_send_against_a_running_gateway(tmp_path: Path, receiver: Rec
         r = home.cli("message", "send", "--channel", "telegram", "-t", "1", "-m", "x")
         assert r.returncode == 1 and "INVALID_REQUEST" in r.stderr and "not configured" in r.stderr
         assert len(receiver.posts) == before
+
+
+def test_telegram_pairing_status_and_send_with_our_cli(tmp_path: Path) -> None:
+    """Our CLI and the Telegram worker on one state dir: the worker's pairing request is approved (and
+    notified) by `openclaw pairing approve --notify`, the sender's next DM is a run; status lines and
+    `message send` go through the same worker."""
+    home = Home(tmp_path)
+    with FakeTelegramApi(tokens={"111:AAA": "fake_oc_bot"}) as tg:
+        cfg = home.default_config()
+        cfg["channels"] = {"telegram": {"botToken": "111:AAA", "apiRoot": tg.url}}
+        home.write_config(cfg)
+        with running_gateway(home):
+            tg.wait_for_call("getUpdates", timeout=15, answered=False)
+            tg.inject_dm(555001, "hello?", username="alice", first_name="Alice")
+            wait_for(lambda: any("Pairing code:" in t for t in tg.sent_texts(555001)), 15, what="the pairing reply")
+            (req,) = cli_json(home, "pairing", "list", "--json")["requests"]
+            assert req["id"] == "555001" and req["meta"]["username"] == "alice"
+
+            r = home.cli("pairing", "approve", "telegram", req["code"], "--notify", timeout=60)
+            assert r.returncode == 0, r.stderr
+            assert "Approved telegram sender 555001." in r.stdout and "Failed to notify" not in r.stdout, r.stdout
+            assert "✅ OpenClaw access approved. Send a message to start chatting." in tg.sent_texts(555001)
+            tg.inject_dm(555001, "ping", username="alice", first_name="Alice")
+            wait_for(lambda: any("ping" in t for t in tg.sent_texts(555001)), 20, what="the agent's reply")
+
+            line = next(x for x in home.cli("channels", "status", "--probe").stdout.splitlines()
+                        if x.startswith("- Telegram default: "))
+            for bit in ("enabled, configured", "running", "connected", "in:just now", "mode:polling", "bot:@fake_oc_bot",
+                        "token:***", "works"):
+                assert bit in line, (bit, line)
+
+            out = cli_json(home, "message", "send", "--channel", "telegram", "--target", "555001", "--message",
+                           "from our cli", "--json")
+            sent = next(c for c in tg.calls("sendMessage") if c.payload.get("text") == "from our cli")
+            assert out["channel"] == "telegram" and out["messageId"] and str(sent.payload["chat_id"]) == "555001"
