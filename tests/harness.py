@@ -71,8 +71,9 @@ class Home:
         self.log_file = root / "logs" / "openclaw.log"
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCLAW_")}
-        env.update(HOME=str(self.home), OPENCLAW_HOME=str(self.home), NO_COLOR="1")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCLAW_") and k != "TELEGRAM_BOT_TOKEN"}
+        # a Telegram account without apiRoot must not reach api.telegram.org from a test
+        env.update(HOME=str(self.home), OPENCLAW_HOME=str(self.home), NO_COLOR="1", OPENCLAW_TELEGRAM_API_ROOT=NO_TELEGRAM)
         env.update(extra)
         return env
 
