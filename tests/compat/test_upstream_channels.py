@@ -96,8 +96,6 @@ def test_pairing_list_and_approve_on_the_database_our_worker_writes(
     wait_for(lambda: any("ping after approval" in t for t in texts_to(tg, ALICE)), 20, what="the agent's reply to Alice")
 
 
-@pytest.mark.xfail(strict=True, reason="message.action answers the CLI's {action,…,payload} wrapper instead of the "
-                   "delivery result {ok,messageId,chatId,receipt}, so the upstream CLI nests it (frontend/methods/send.py)")
 def test_message_send_json(upstream_cli: UpstreamCli, setup: tuple[Home, Gateway], tg: FakeTelegramApi) -> None:
     home, _ = setup
     tg.add_chat(ALICE, username="alice")  # a chat exists once its user wrote to the bot
