@@ -129,6 +129,7 @@ class ReloadApplier:
                 if proc is not None and proc.configured and not proc.exited and not tree.send_to(proc.instance, msg):
                     # gone or wedged (its queue is full): its successor is configured from the new config
                     log.warn("config change not delivered; it applies when the process is replaced", instance=proc.instance)
+        self._tell_frontend_channels(plan, gateway, config_json)
         for name in plan.start:
             tree.add(sup.specs[name])  # advance() starts it
         for name in plan.replace:
@@ -140,6 +141,22 @@ class ReloadApplier:
         if plan.restart_frontend:
             sup.frontend_restart = True
             tree.stop("frontend", "gateway restarting", RESTART_EXPECTED_MS)
+
+    def _tell_frontend_channels(self, plan: ReloadPlan, gateway: ResolvedGateway, config_json: bytes) -> None:
+        """The front-end routes `send` and inbound channel POSTs by the channel config: it gets the
+        new one whenever channel workers are started, replaced or stopped (not a plan action of its own)."""
+        paths = [p for p in plan.paths if p == "channels" or p.startswith("channels.")]
+        if not paths or plan.restart_frontend or not (plan.start or plan.replace or plan.stop or plan.ignored):
+            return
+        tree = self.sup.tree
+        child = tree.children.get("frontend")
+        if child is None or "frontend" in plan.hot:
+            return  # (a hot push to the front-end carries the whole config already)
+        child_gateway, child_json = for_child(child.spec.role, gateway, config_json)
+        msg = control.ApplyConfig(gateway=child_gateway, config=child_json, paths=paths, rotate_credentials=False)
+        for proc in (child.current, child.successor):
+            if proc is not None and proc.configured and not proc.exited:
+                tree.send_to(proc.instance, msg)
 
     def adopt_for_restart(self, cand: Candidate) -> None:
         """An in-process restart takes the file as it is now, listener included."""

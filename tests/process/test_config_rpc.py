@@ -33,19 +33,19 @@ def test_config_patch_writes_atomically_broadcasts_and_applies(gateway, home: Ho
     admin, watcher = open_client(gateway.url), open_client(gateway.url)
     try:
         base = admin.call("config.get")["payload"]["hash"]
-        res = admin.call("config.patch", {"raw": '{channels: {telegram: {botToken: "123:abc"}}}', "baseHash": base})
+        res = admin.call("config.patch", {"raw": '{channels: {discord: {botToken: "123:abc"}}}', "baseHash": base})
         assert res["ok"], res
         p = res["payload"]
-        assert p["changedPaths"] == ["channels.telegram.botToken"]
-        assert p["reload"]["actions"] == ["starting worker channel telegram (channels.telegram.botToken)"]
+        assert p["changedPaths"] == ["channels.discord.botToken"]
+        assert p["reload"]["actions"] == ["starting worker channel discord (channels.discord.botToken)"]
         assert p["hash"] == home.config_hash() and p["previousHash"] == base
         assert stat.S_IMODE(os.stat(home.config_path).st_mode) == 0o640  # the file's mode is kept
         assert home.config_path.with_name("openclaw.json.bak").read_bytes() == before
         on_disk = json.loads(home.config_path.read_text())
-        assert on_disk["channels"]["telegram"]["botToken"] == "123:abc" and on_disk["gateway"]["auth"]["token"] == TOKEN
+        assert on_disk["channels"]["discord"]["botToken"] == "123:abc" and on_disk["gateway"]["auth"]["token"] == TOKEN
         ev = watcher.next_event("config.changed", timeout=5)
         assert ev["payload"]["hash"] == p["hash"] and ev["payload"]["path"] == str(home.config_path)
-        wait_for(lambda: "channel:telegram" in gateway.children_by_title(), 10, what="the channel worker")
+        wait_for(lambda: "channel:discord" in gateway.children_by_title(), 10, what="the channel worker")
     finally:
         admin.close()
         watcher.close()
@@ -99,17 +99,17 @@ def test_config_writes_need_admin(gateway) -> None:
 
 
 def test_cli_config_set_get_unset_validate(gateway, home: Home) -> None:
-    r = home.cli("config", "set", "channels.telegram.botToken", "123:abc")
+    r = home.cli("config", "set", "channels.discord.botToken", "123:abc")
     assert r.returncode == 0, r.stderr
-    assert "starting worker channel telegram" in r.stdout
-    wait_for(lambda: "channel:telegram" in gateway.children_by_title(), 10, what="the channel worker")
+    assert "starting worker channel discord" in r.stdout
+    wait_for(lambda: "channel:discord" in gateway.children_by_title(), 10, what="the channel worker")
     before = home.config_path.stat().st_mtime_ns
-    r = home.cli("config", "set", "channels.telegram.botToken", "123:abc")  # the same value again
+    r = home.cli("config", "set", "channels.discord.botToken", "123:abc")  # the same value again
     assert r.returncode == 0 and "nothing written" in r.stdout and "starting worker" not in r.stdout, r.stdout
     assert home.config_path.stat().st_mtime_ns == before
-    r = home.cli("config", "get", "channels.telegram.botToken")
+    r = home.cli("config", "get", "channels.discord.botToken")
     assert r.stdout.strip() == "__OPENCLAW_REDACTED__"
-    assert home.cli("config", "get", "channels.telegram.botToken", "--reveal").stdout.strip() == "123:abc"
+    assert home.cli("config", "get", "channels.discord.botToken", "--reveal").stdout.strip() == "123:abc"
     assert home.cli("config", "get", "gateway.auth.mode").stdout.strip() == "token"
 
     before = home.config_path.read_bytes()
@@ -118,7 +118,7 @@ def test_cli_config_set_get_unset_validate(gateway, home: Home) -> None:
     assert home.config_path.read_bytes() == before  # nothing written
 
     r = home.cli("config", "unset", "channels")
-    assert r.returncode == 0 and "stopping worker channel telegram" in r.stdout
+    assert r.returncode == 0 and "stopping worker channel discord" in r.stdout
     assert home.cli("config", "get", "channels").returncode == 1
     assert home.cli("config", "validate").returncode == 0
     assert home.cli("config", "file").stdout.strip() == str(home.config_path)
@@ -131,9 +131,9 @@ def test_cli_config_set_get_unset_validate(gateway, home: Home) -> None:
 
 def test_cli_config_set_without_a_running_gateway(home: Home) -> None:
     home.write_config(home.default_config())
-    r = home.cli("config", "set", "channels.telegram.enabled", "true")
+    r = home.cli("config", "set", "channels.discord.enabled", "true")
     assert r.returncode == 0 and "No running gateway reached" in r.stdout
-    assert json.loads(home.config_path.read_text())["channels"] == {"telegram": {"enabled": True}}
+    assert json.loads(home.config_path.read_text())["channels"] == {"discord": {"enabled": True}}
     assert home.cli("config", "set", "agents.defaults.note", "1").returncode == 0
     r = home.cli("config", "set", "agents.defaults.note", "true")  # true is not 1: a change
     assert r.returncode == 0 and "nothing written" not in r.stdout

@@ -166,3 +166,26 @@ def test_message_action_send_as_the_upstream_cli_calls_it(gw: Gateway, receiver:
         assert any(x["body"].get("text") == "via message.action" and x["body"]["to"] == "carol" for x in receiver.posts)
     finally:
         c.close()
+
+
+def test_a_channel_added_on_a_running_gateway_takes_posts_and_sends(make_gateway, home: Home, receiver: Receiver) -> None:
+    gw = make_gateway()
+    cfg = home.default_config()
+    cfg["channels"] = {"webhook": {"late": {"secret": SECRET, "replyUrl": receiver.url}}}
+    home.write_config(cfg)
+    gw.wait_applied()
+    wait_for(lambda: "channel:webhook:late" in gw.children_by_title(), 15, what="the new channel's worker")
+    r = wait_for(lambda: (x := post(gw, "/channels/webhook/late", {"from": "dan", "text": "late hello"})).status == 202 and x,
+                 10, what="the front-end routing the new path")
+    run_id = r.json()["runId"]
+    wait_for(lambda: any(p["body"].get("runId") == run_id for p in receiver.posts), 15, what="the reply")
+    c = open_client(gw.url)
+    try:
+        assert c.call("send", {"to": "dan", "message": "late send", "idempotencyKey": str(uuid.uuid4())})["ok"]
+    finally:
+        c.close()
+    del cfg["channels"]
+    home.write_config(cfg)
+    gw.wait_applied()
+    wait_for(lambda: post(gw, "/channels/webhook/late", {"from": "dan", "text": "x"}).status == 404, 10,
+             what="the path gone with the channel")

@@ -158,6 +158,28 @@ def test_plan_channels_added_changed_removed_and_disabled() -> None:
     assert not p.restart_frontend and not p.hot
 
 
+def test_plan_channel_accounts_restart_only_when_their_effective_section_changes() -> None:
+    tg = {"botToken": "a", "dmPolicy": "open", "allowFrom": ["*"],
+          "accounts": {"work": {"botToken": "w"}, "home": {"botToken": "h", "dmPolicy": "pairing"}}}
+    old = {"channels": {"telegram": tg, "webhook": {"crm": {"secret": "s"}, "ops": {"secret": "t"}}}}
+    assert set(derive_specs(old, {})) >= {"channel:telegram", "channel:telegram:work", "channel:telegram:home",
+                                          "channel:webhook:crm", "channel:webhook:ops"}
+    new = {"channels": {"telegram": {**tg, "accounts": {"work": {"botToken": "w2"}, "home": tg["accounts"]["home"]}},
+                        "webhook": {"crm": {"secret": "s2"}, "ops": {"secret": "t"}}}}
+    p = plan(old, new)
+    assert p.replace == {"channel:telegram:work": ["channels.telegram.accounts.work.botToken"],
+                         "channel:webhook:crm": ["channels.webhook.crm.secret"]}
+    # a shared top-level key: every account that inherits it, not the one that overrides it
+    new = {"channels": {"telegram": {**tg, "dmPolicy": "allowlist"}, "webhook": old["channels"]["webhook"]}}
+    p = plan(old, new)
+    assert p.replace == {n: ["channels.telegram.dmPolicy"] for n in ("channel:telegram", "channel:telegram:work")}
+    # one account disabled: only it stops
+    new = {"channels": {"telegram": {**tg, "accounts": {**tg["accounts"], "home": {"enabled": False}}},
+                        "webhook": old["channels"]["webhook"]}}
+    p = plan(old, new)
+    assert list(p.stop) == ["channel:telegram:home"] and not p.replace and not p.start
+
+
 def test_plan_port_change_is_moot_when_a_flag_overrides_it() -> None:
     p = plan({"gateway": {"port": 1}}, {"gateway": {"port": 2}})  # effective port unchanged (e.g. --port)
     assert p.restart_frontend == [] and p.ignored == ["gateway.port"]
