@@ -8,6 +8,7 @@ from openclaw.ipc.version import COMPAT_VERSION, GATEWAY_VERSION
 from . import gateway_run as gr
 from . import help_render
 from . import options as gc
+from .channel_apps import register as register_channel_commands
 from .config_app import config_app
 from .globals import OPTIONS
 from .profile_guard import check_profile_or_exit
@@ -246,6 +247,7 @@ def sessions(
     sessions_cmd(as_json=json_, agent=agent, all_agents=all_agents, active=active, limit_raw=limit, store=store)
 
 
+register_channel_commands(app)  # pairing list|approve, channels list|status, message send
 register_service_commands(app, gateway_app)  # gateway install|start|stop|restart|uninstall, service *, setup, onboard
 
 
