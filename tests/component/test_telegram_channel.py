@@ -63,7 +63,7 @@ def test_allowed_dm_is_run_and_answered_with_typing_and_context(tg: FakeTelegram
             assert '"chat_id":"telegram:555001"' in run["extraSystemPrompt"] and '"username":"alice"' in run["extraSystemPrompt"]
             await polling(tg, 2)
             assert tg.calls("getUpdates")[1].payload["offset"] == uid + 1  # confirms the update
-            st = ch.status()
+            st = await until(lambda: (x := ch.status())["lastOutboundAt"] and x, "the reply recorded")
             assert st["connected"] is True and st["lifecycle"] == "ready" and st["linked"] is True
             assert st["lastInboundAt"] and st["lastOutboundAt"] and st["bot"] == {"id": 7000001, "username": "fake_oc_bot"}
             assert st["tokenSource"] == "config" and st["mode"] == "polling" and st["reconnectAttempts"] == 0
@@ -110,8 +110,8 @@ def test_allowlist_and_disabled_drop_strangers_silently(tg: FakeTelegramApi, tmp
             tg.inject_dm(BOB, "hi", username="bob")
             tg.inject_dm(ALICE, "hi")
             await until(lambda: tg.sent_texts(ALICE), "Alice's reply")
+            await until(lambda: ch.spool is not None and ch.spool.counts()["done"] == 2, "both updates handled")
             assert tg.sent_texts(BOB) == [] and [c["message"] for c in host.calls] == ["hi"]
-            assert ch.spool is not None and ch.spool.counts()["done"] == 2
 
     asyncio.run(scenario())
 
@@ -176,8 +176,7 @@ def test_token_revoked_while_polling_is_fatal(tg: FakeTelegramApi, tmp_path: Pat
     async def scenario() -> None:
         async with running(host):
             await polling(tg)
-            tg.revoke(TOKEN)
-            tg.inject_dm(ALICE, "wake the poll")  # the waiting getUpdates answers; the next one gets 401
+            tg.revoke(TOKEN)  # the waiting getUpdates is answered 401
             await until(lambda: host.fatal_reasons, "fatal")
             assert "getUpdates: 401" in host.fatal_reasons[0]
 
@@ -191,12 +190,16 @@ def test_a_dropped_connection_mid_poll_is_retried_and_nothing_is_lost(tg: FakeTe
         async with running(host) as ch:
             await polling(tg)
             tg.drop_next(2, methods="getUpdates")
-            tg.inject_dm(ALICE, "one")  # answers the waiting poll; the next two polls are cut
+            first = tg.inject_dm(ALICE, "one")  # answers the waiting poll; the next two polls are cut
+            await until(lambda: len(tg.calls("getUpdates")) >= 4, "two cut polls and a third one", 15)
             tg.inject_dm(ALICE, "two")
             await until(lambda: len(tg.sent_texts(ALICE)) == 2, "both replies", 15)
             assert tg.sent_texts(ALICE) == ["Echo: one", "Echo: two"]
-            assert [c.status for c in tg.calls("getUpdates")][1:3] == [0, 0]
-            assert ch.status()["reconnectAttempts"] >= 2 and ch.status()["connected"] is True
+            polls = tg.calls("getUpdates")
+            assert [c.status for c in polls[1:3]] == [0, 0]
+            assert all(c.payload["offset"] == first + 1 for c in polls[1:4])  # the cut polls confirmed nothing new
+            await until(lambda: ch.status()["connected"], "connected again")
+            assert ch.status()["reconnectAttempts"] == 2
 
     asyncio.run(scenario())
 

@@ -476,9 +476,11 @@ class FakeTelegramApi:
             self._bot(token).blocked.add(chat_id)
 
     def revoke(self, token: str) -> None:
-        """The token stops working: every call gets 401 Unauthorized."""
+        """The token stops working: every call gets 401 Unauthorized, a waiting getUpdates at once."""
         with self._lock:
-            self._bots[token].revoked = True
+            bot = self._bots[token]
+            bot.revoked = True
+        self._wake(bot)
 
     def _add_fault(self, fault: _Fault) -> None:
         with self._lock:
@@ -749,6 +751,8 @@ class FakeTelegramApi:
         deadline = time.monotonic() + timeout
         while True:
             with self._lock:
+                if bot.revoked:
+                    raise _ApiError(401, "Unauthorized")
                 if bot.poll_generation != generation:
                     raise _ApiError(409, "Conflict: terminated by other getUpdates request; "
                                          "make sure that only one bot instance is running")
