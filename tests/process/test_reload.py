@@ -259,7 +259,7 @@ def test_reload_mode_off_ignores_and_sighup_applies(make_gateway, home: Home) ->
     cfg["channels"] = {"telegram": {"apiRoot": NO_TELEGRAM}}
     home.write_config(cfg)
     reload = gw.wait_applied()
-    assert reload["hotReloadStatus"] == "disabled" and reload["pendingRestart"] == ["channels.telegram"]
+    assert reload["hotReloadStatus"] == "disabled" and reload["pendingRestart"] == ["channels.telegram.apiRoot"]
     assert "channel:telegram" not in gw.children_by_title()
     asked_at = seconds_since_boot()
     gw.signal(signal.SIGHUP)  # the operator asks for it explicitly
