@@ -2,10 +2,12 @@
 latency the gateway adds, with the offline provider (`openclaw-local`, an echo) and the local fake
 Bot API (tests/fakes/telegram_api.py) in its own process.
 
-    python ops/bench/channel_bench.py [--latency 100] [--burst 500] [--users 50] [--json]
+    python ops/bench/channel_bench.py [--latency 100] [--burst 500] [--users 50] [--dm-scope S] [--json]
 
 It starts its own gateway (isolated HOME under a temp dir, loopback, random port) with
-`channels.telegram` (dmPolicy open) pointed at the fake, then measures:
+`channels.telegram` (dmPolicy open) pointed at the fake and `session.dmScope` (default per-channel-peer:
+one session per sender; with "main" every sender shares one session, whose runs run one at a time),
+then measures:
   latency  one DM at a time: inject -> the reply's sendMessage arriving at the fake (both clocks
            are CLOCK_MONOTONIC); everything in between is the gateway (the fake answers at once,
            the offline provider needs ~1 ms): getUpdates answer, spool, run, reply
@@ -95,10 +97,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     cfg = home.default_config()
     cfg["channels"] = {"telegram": {"botToken": TOKEN, "apiRoot": fake.url, "dmPolicy": "open", "allowFrom": ["*"]}}
     cfg["agents"] = {"defaults": {"maxConcurrent": 64}}
+    cfg["session"] = {"dmScope": args.dm_scope}  # "main" puts every sender in one session: its runs queue
     cfg["logging"]["level"] = "warn"
     home.write_config(cfg)
     gw = Gateway(home, ["--port", "0"])
-    result: dict[str, Any] = {"latency_samples": args.latency, "burst": args.burst, "users": args.users}
+    result: dict[str, Any] = {"latency_samples": args.latency, "burst": args.burst, "users": args.users,
+                              "dmScope": args.dm_scope}
     try:
         gw.start()
         gw.wait_ready()
@@ -139,6 +143,7 @@ def main() -> None:
     p.add_argument("--latency", type=int, default=100)
     p.add_argument("--burst", type=int, default=500)
     p.add_argument("--users", type=int, default=50)
+    p.add_argument("--dm-scope", default="per-channel-peer", choices=["main", "per-peer", "per-channel-peer"])
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
     print(json.dumps(run(args), indent=None if args.json else 2))
