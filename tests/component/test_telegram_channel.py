@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-
 from openclaw.ipc.channel_pairing import ChannelPairingStore
 from openclaw.ipc.errors import ConfigRefusal, GatewayError
 from openclaw.workers.channel.telegram import channel as channel_module
@@ -21,7 +20,18 @@ from openclaw.workers.channel.telegram.channel import TelegramChannel, pairing_t
 from openclaw.workers.channel.telegram.spool import IngressSpool, spool_path
 
 from ..fakes.telegram_api import FakeTelegramApi, parse_html
-from .telegram_kit import ALICE, BOB, CAROL, TOKEN, FakeHost, run_failed, running, section, unavailable, until
+from .telegram_kit import (
+    ALICE,
+    BOB,
+    CAROL,
+    TOKEN,
+    FakeHost,
+    run_failed,
+    running,
+    section,
+    unavailable,
+    until,
+)
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ retry_after=S, methods=…)`, `drop_next(n, methods=…)` (close the connection 
 Subprocess mode (benches): `python -m tests.fakes.telegram_api --port 0 --token T [--token T2] [--username U]`
 prints the API root URL (`http://127.0.0.1:<port>`) on stdout when listening and serves until killed. The
 same controls are HTTP endpoints there: `POST /_fake/inject {"dm":{"user_id","text",…}} | {"group":{…}} |
-{"update":{…}}` (+ optional "token") -> `{"update_id"}`; `GET /_fake/calls?method=M&since=I` ->
+{"update":{…}}` (+ optional "token") -> `{"update_id"}`, or `{"dms":[…]}` -> `{"update_ids"}`; `GET /_fake/calls?method=M&since=I` ->
 `{"calls":[…],"next":I}`; `GET /_fake/wait?method=M&n=N&timeout=S` -> `{"count"}`; `POST /_fake/fault
 {"kind":"status"|"drop"|"delay","count","status","retry_after","seconds","methods"}`; `POST /_fake/clear`.
 """
@@ -981,6 +981,10 @@ class FakeTelegramApi:
     async def _ctl_inject(self, request: web.Request) -> web.Response:
         body = await request.json()
         token = body.get("token")
+        if "dms" in body:  # a batch: [{user_id, text, username?, first_name?}, …]
+            ids = [self.inject_dm(int(d["user_id"]), d.get("text"), username=d.get("username"),
+                                  first_name=d.get("first_name", "User"), token=token) for d in body["dms"]]
+            return web.json_response({"update_ids": ids})
         if "dm" in body:
             d = body["dm"]
             uid = self.inject_dm(int(d["user_id"]), d.get("text"), username=d.get("username"),

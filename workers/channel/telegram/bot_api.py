@@ -145,7 +145,11 @@ class BotApi:
                 req = self._http().post(self.url(method), json=dict(payload or {}), timeout=client_timeout)
             async with req as resp:
                 status = resp.status
-                body = await resp.content.read(MAX_RESPONSE_BYTES + 1)
+                body = bytearray()
+                async for piece in resp.content.iter_chunked(64 * 1024):  # all of it: the connection is reused
+                    body += piece
+                    if len(body) > MAX_RESPONSE_BYTES:
+                        break
                 self.last_activity_at = time.time()
         except TimeoutError:
             raise TelegramNetworkError(method, f"timed out after {timeout:g}s") from None
@@ -165,7 +169,7 @@ class BotApi:
             form.add_field(key, f.data, filename=f.filename, content_type=f.content_type)
         return form
 
-    def _result(self, method: str, status: int, body: bytes) -> Any:
+    def _result(self, method: str, status: int, body: bytes | bytearray) -> Any:
         if len(body) > MAX_RESPONSE_BYTES:
             raise TelegramNetworkError(method, f"answer larger than {MAX_RESPONSE_BYTES} bytes", http_status=status)
         try:

@@ -603,7 +603,8 @@ class TelegramChannel:
             "sessionKey": self.host.session_key_for("telegram", decision.peer_kind, decision.peer_id),
             "extraSystemPrompt": inbound_context(msg, self.account_id),
         }
-        typing = self._side_task(self._typing(msg.chat_id))
+        run_over = asyncio.Event()
+        self._side_task(self._typing(msg.chat_id, run_over))
         text = ""
         note = ""
         try:
@@ -628,7 +629,7 @@ class TelegramChannel:
                     if self._stopping.is_set():
                         return  # stays `running`: dispatched again after the restart
         finally:
-            typing.cancel()
+            run_over.set()
         if not text or self.spool is None:
             if self.spool is not None:
                 self.spool.advance(row.update_id, DONE, note)
@@ -666,14 +667,19 @@ class TelegramChannel:
         task.add_done_callback(self._side.discard)
         return task
 
-    async def _typing(self, chat_id: int) -> None:
+    async def _typing(self, chat_id: int, done: asyncio.Event) -> None:
+        """"typing" every 4 s until `done`; a request under way is let finish (cancelling it would cost the
+        pooled connection)."""
         assert self.api is not None
-        while not self._stopping.is_set():
+        while not done.is_set() and not self._stopping.is_set():
             try:
                 await self.api.call_once("sendChatAction", {"chat_id": chat_id, "action": "typing"}, timeout=5.0)
             except TelegramApiError:
                 pass
-            await asyncio.sleep(TYPING_EVERY_S)
+            try:
+                await asyncio.wait_for(done.wait(), TYPING_EVERY_S)
+            except TimeoutError:
+                pass
 
     async def _react(self, msg: Inbound) -> None:
         assert self.api is not None

@@ -99,6 +99,8 @@ class _Inline:
             if ok and len(delim) == 1 and (text[after:after + 1] == delim or text[j - 1] == delim):
                 ok = False
             if ok:
+                while len(delim) == 2 and text[j + 2:j + 3] == delim[0]:  # "***": the last two close
+                    j += 1
                 return j
             j = text.find(delim, j + 1)
         self.no_closer[delim] = start
@@ -341,36 +343,63 @@ def _boundary(plain: str, start: int, end: int) -> tuple[int, int]:
     return end, end
 
 
+def _tag_cost(tag: Tag, closing: bool) -> int:
+    return utf16_len(f"</{tag[0]}>") if closing else utf16_len(f"<{tag[0]}{tag[1]}>")
+
+
+def _char_cost(ch: str, escape: bool) -> int:
+    if escape and ch in "&<>":
+        return 5 if ch == "&" else 4
+    return 2 if ord(ch) > 0xFFFF else 1
+
+
+def _fit(text: _Text, start: int, limit: int, escape: bool) -> int:
+    """The largest end such that render(slice(start, end)) is at most `limit` UTF-16 units (at least start+1).
+    One pass: the rendered size of a prefix is the tags opened and closed between its runs, its characters
+    (escaped), and the closing tags at its end, all additive."""
+    k = max(0, bisect.bisect_right(text.starts, start) - 1)
+    stack: tuple[Tag, ...] = ()
+    used = 0
+    end = start
+    while k < len(text.runs):
+        run, run_start = text.runs[k], text.starts[k]
+        common = 0
+        while common < len(stack) and common < len(run.tags) and stack[common] == run.tags[common]:
+            common += 1
+        opening = sum(_tag_cost(t, True) for t in stack[common:]) + sum(_tag_cost(t, False) for t in run.tags[common:])
+        closing = sum(_tag_cost(t, True) for t in run.tags)
+        budget = limit - used - opening - closing
+        piece = run.text[start - run_start:] if run_start < start else run.text
+        taken = 0
+        for ch in piece:
+            cost = _char_cost(ch, escape)
+            if cost > budget:
+                return max(end + taken, start + 1)
+            budget -= cost
+            taken += 1
+        used = limit - budget - closing
+        end += taken
+        stack = run.tags
+        k += 1
+    return end
+
+
 def chunk_runs(runs: list[Run], limit: int = DEFAULT_CHUNK_LIMIT, escape: bool = True) -> list[Chunk]:
     """Cut runs into chunks whose rendering is at most `limit` UTF-16 units (clamped to 64..4096)."""
     limit = max(MIN_CHUNK_LIMIT, min(int(limit), TELEGRAM_TEXT_LIMIT))
     text = _Text(runs)
     plain = text.plain
     chunks: list[Chunk] = []
-
-    def size(a: int, b: int) -> int:
-        return utf16_len(render(text.slice(a, b), escape))
-
     start = 0
     while start < len(plain):
         while start < len(plain) and plain[start] == "\n":
             start += 1
         if start >= len(plain):
             break
-        if size(start, len(plain)) <= limit:
-            cut, resume = len(plain), len(plain)
-        else:
-            lo, hi = start + 1, min(len(plain), start + limit)  # largest end with size(start, end) <= limit; at least one char
-            while lo < hi:
-                mid = (lo + hi + 1) // 2
-                if size(start, mid) <= limit:
-                    lo = mid
-                else:
-                    hi = mid - 1
-            cut, resume = _boundary(plain, start, lo)
-        piece = text.slice(start, cut)
+        fit = _fit(text, start, limit, escape)
+        cut, resume = (fit, fit) if fit >= len(plain) else _boundary(plain, start, fit)
         if plain[start:cut].strip():
-            chunks.append(Chunk(render(piece, escape), plain[start:cut]))
+            chunks.append(Chunk(render(text.slice(start, cut), escape), plain[start:cut]))
         start = resume
     return chunks
 
