@@ -459,3 +459,16 @@ def test_config_refusals_and_the_unconfigured_account(tmp_path: Path) -> None:
         await ch.stop()
 
     asyncio.run(scenario())
+
+
+def test_a_refused_webhook_url_is_fatal(tg: FakeTelegramApi, tmp_path: Path) -> None:
+    # the fake refuses non-loopback webhook URLs as Telegram refuses bad ones (400 "bad webhook"), never calling them
+    host = FakeHost(tmp_path, open_section(tg, webhookUrl="http://example.com/hook", webhookSecret="s3cret"))
+
+    async def scenario() -> None:
+        async with running(host) as ch:
+            await until(lambda: host.fatal_reasons, "fatal")
+            assert host.fatal_reasons[0].startswith("telegram setWebhook refused webhookUrl: Bad Request: bad webhook")
+            assert ch.status()["lifecycle"] == "fatal" and not tg.calls("getUpdates")
+
+    asyncio.run(scenario())

@@ -24,6 +24,7 @@ import json
 import mimetypes
 import os
 import re
+import sqlite3
 import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -458,6 +459,9 @@ class TelegramChannel:
                 if exc.method == "getMe" and exc.error_code == 404:
                     self._fatal("telegram getMe: 404 Not Found (the bot token is malformed)")
                     return False
+                if exc.method == "setWebhook" and exc.error_code == 400:  # the URL is refused: a config matter
+                    self._fatal(f"telegram setWebhook refused webhookUrl: {exc.description}")
+                    return False
                 attempt += 1
                 self._disconnected(f"{exc}")
                 wait = exc.retry_after if exc.error_code == 429 and exc.retry_after else backoff_s(attempt)
@@ -496,26 +500,43 @@ class TelegramChannel:
                 continue
             failures = 0
             self._connected()
-            if isinstance(updates, list) and updates and self.spool.store(updates):
-                self._wake.set()
+            if isinstance(updates, list) and updates:
+                try:
+                    fresh = self.spool.store(updates)
+                except sqlite3.Error as exc:  # not stored, so not confirmed: fetched again after the pause
+                    self.log.error("telegram spool write failed", error=repr(exc)[:500])
+                    self._error(f"spool write failed: {exc!r}"[:500])
+                    await self._sleep(backoff_s(2))
+                    continue
+                if fresh:
+                    self._wake.set()
 
     # ------------------------------------------------------------------ dispatch
 
     async def _dispatch(self) -> None:
         """Start a drain task per chat with unfinished updates (one at a time per chat, a bounded number)."""
-        assert self.spool is not None
-        while not self._stopping.is_set():
+        while not self._stopping.is_set() and self.spool is not None:
             self._wake.clear()
-            if len(self._chats) < MAX_PARALLEL_CHATS:
-                for key in self.spool.open_chats(limit=len(self._chats) + MAX_PARALLEL_CHATS):
-                    if key in self._chats:
-                        continue
-                    if len(self._chats) >= MAX_PARALLEL_CHATS:
-                        break
-                    task = asyncio.get_running_loop().create_task(self._drain(key), name=f"telegram-chat:{key}")
-                    self._chats[key] = task
-                    task.add_done_callback(lambda _t, k=key: self._chat_done(k))
+            try:
+                self._start_chats(self.spool)
+            except Exception as exc:  # noqa: BLE001 - e.g. the disk is full: say so, try again shortly
+                self.log.error("telegram dispatch failed", error=repr(exc)[:500])
+                self._error(f"dispatch failed: {exc!r}"[:500])
+                await self._sleep(1.0)
+                continue
             await self._wake.wait()
+
+    def _start_chats(self, spool: IngressSpool) -> None:
+        if len(self._chats) >= MAX_PARALLEL_CHATS:
+            return
+        for key in spool.open_chats(limit=len(self._chats) + MAX_PARALLEL_CHATS):
+            if key in self._chats:
+                continue
+            if len(self._chats) >= MAX_PARALLEL_CHATS:
+                break
+            task = asyncio.get_running_loop().create_task(self._drain(key), name=f"telegram-chat:{key}")
+            self._chats[key] = task
+            task.add_done_callback(lambda _t, k=key: self._chat_done(k))
 
     def _chat_done(self, key: str) -> None:
         self._chats.pop(key, None)
