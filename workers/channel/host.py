@@ -29,6 +29,13 @@ class RunFailed(Exception):
         self.message, self.payload, self.code = message, payload, code
 
 
+def reply_text(final: dict[str, Any]) -> str:
+    """The text of a final `agent` payload (its payloads' texts, in order)."""
+    result = final.get("result") if isinstance(final.get("result"), dict) else {}
+    texts = [p.get("text") for p in result.get("payloads") or [] if isinstance(p, dict)]
+    return "\n\n".join(t for t in texts if isinstance(t, str) and t.strip())
+
+
 class ChannelImpl(Protocol):
     async def start(self) -> None: ...
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from openclaw.ipc.errors import DECODE_ERRORS, ErrorCode, GatewayError
 
-from .host import RunFailed
+from .host import RunFailed, reply_text
 
 if TYPE_CHECKING:
     import aiohttp
@@ -198,9 +198,3 @@ def _timeout(seconds: float) -> Any:
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     return status, {"content-type": "application/json", **(headers or {})}, msgspec.json.encode(body)
 
-
-def reply_text(final: dict[str, Any]) -> str:
-    """The reply text of a final `agent` payload."""
-    result = final.get("result") if isinstance(final.get("result"), dict) else {}
-    texts = [p.get("text") for p in result.get("payloads") or [] if isinstance(p, dict) and isinstance(p.get("text"), str)]
-    return "\n\n".join(t for t in texts if t)

@@ -33,7 +33,7 @@ from openclaw.ipc.channel_pairing import ChannelPairingStore
 from openclaw.ipc.channels_config import telegram_token
 from openclaw.ipc.errors import ConfigRefusal, ErrorCode, GatewayError
 
-from ..host import RunFailed
+from ..host import RunFailed, reply_text
 from .bot_api import (
     BotApi,
     InputFile,
@@ -85,13 +85,6 @@ def pairing_text(sender_id: str, code: str) -> str:
     return (f"OpenClaw: access not configured.\n\nYour Telegram user id: {sender_id}\nPairing code:\n\n"
             f"<pre><code>{code}\n</code></pre>\nAsk the bot owner to approve with:\n\n"
             f"<pre><code>openclaw pairing approve telegram {code}\n</code></pre>")
-
-
-def reply_text(final: dict[str, Any]) -> str:
-    """The text of a final `agent` payload (its payloads' texts, in order)."""
-    result = final.get("result") if isinstance(final.get("result"), dict) else {}
-    texts = [p.get("text") for p in result.get("payloads") or [] if isinstance(p, dict)]
-    return "\n\n".join(t for t in texts if isinstance(t, str) and t.strip())
 
 
 def bot_summary(me: dict[str, Any]) -> dict[str, Any]:
