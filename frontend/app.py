@@ -12,7 +12,7 @@ from openclaw.ipc.logs import get_logger
 
 from .appkeys import DISPATCHER, ORIGIN_POLICY, PREAUTH_SLOTS, SERVICES
 from .http import api_routes, channel_inbound, probes
-from .http.responses import SECURITY_HEADERS, json_error
+from .http.responses import SECURITY_HEADERS, expect_handler, json_error
 from .services import Services
 from .ws.dispatch import Dispatcher
 from .ws.guarded_ws import GuardedWebSocketResponse
@@ -122,5 +122,5 @@ def build_app(svc: Services, dispatcher: Dispatcher) -> web.Application:
     probes.add_routes(app)
     api_routes.add_routes(app)
     channel_inbound.install(app)
-    app.router.add_route("*", "/{tail:.*}", not_found)
+    app.router.add_route("*", "/{tail:.*}", not_found, expect_handler=expect_handler)
     return app

@@ -10,6 +10,7 @@ from .openai_chat import chat_completions
 from .openai_embeddings import embeddings
 from .openai_models import get_model, list_models
 from .openai_responses import responses
+from .responses import expect_handler
 from .tools_invoke import tools_invoke
 
 ROUTES = {
@@ -26,7 +27,7 @@ def add_routes(app: web.Application) -> None:
     """Before the catch-all route; every method reaches the handler (it answers 404/405 itself)."""
     hooks.install(app)
     for path, handler in ROUTES.items():
-        app.router.add_route("*", path, handler)
+        app.router.add_route("*", path, handler, expect_handler=expect_handler)
 
 
 maybe_hook = hooks.maybe_hook

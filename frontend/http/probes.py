@@ -9,7 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..appkeys import SERVICES
-from .responses import json_response
+from .responses import expect_handler, json_response
 
 
 async def live(request: web.Request) -> web.Response:
@@ -55,4 +55,4 @@ PATHS = frozenset(ROUTES)
 
 def add_routes(app: web.Application) -> None:
     for path, handler in ROUTES.items():
-        app.router.add_get(path, handler)
+        app.router.add_get(path, handler, expect_handler=expect_handler)

@@ -4,6 +4,7 @@ worker that registered it (frontend/router.py)."""
 from __future__ import annotations
 
 from .base import LocalMethod
+from .channel_pairing import channels_pairing_approve, channels_pairing_dismiss, channels_pairing_list
 from .channels import channels_status
 from .config import config_apply, config_get, config_patch
 from .diagnostics import diagnostics_stability
@@ -20,6 +21,9 @@ LOCAL_METHODS: dict[str, LocalMethod] = {
     "system-presence": system_presence,
     "system-event": system_event,
     "channels.status": channels_status,
+    "channels.pairing.list": channels_pairing_list,
+    "channels.pairing.approve": channels_pairing_approve,
+    "channels.pairing.dismiss": channels_pairing_dismiss,
     "send": send,
     "message.action": message_action,
     "diagnostics.stability": diagnostics_stability,

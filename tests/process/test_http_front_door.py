@@ -121,7 +121,18 @@ BAD_REQUESTS = [
     b"POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n",
     b"GET / HTTP/1.1\r\nHost: x\r\nBad\x7fName: 1\r\n\r\n",
     b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 40,  # a TLS ClientHello
+    b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 0\r\n\r\n",  # found by the fuzz test: was aiohttp's text/plain 417
+    b"GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n\r\n",
 ]
+
+
+def test_expect_100_continue_still_works(gw: Gateway) -> None:
+    with socket.create_connection(("127.0.0.1", gw.port or 0), timeout=10) as s:
+        s.sendall(b"POST /channels/webhook/none HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n")
+        assert s.recv(64).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        s.sendall(b"{}")
+        status, headers, _body, _ = read_http_answer(s)
+    assert status == 404 and headers.get("content-type", "").startswith("application/json")
 
 
 @pytest.mark.parametrize("request_bytes", BAD_REQUESTS, ids=range(len(BAD_REQUESTS)))

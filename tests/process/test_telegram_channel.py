@@ -218,3 +218,33 @@ def test_enable_and_disable_on_a_running_gateway(make_gateway, home: Home, tg: F
     r = home.cli("config", "set", "channels.telegram.enabled", "false")
     assert r.returncode == 0, r.stderr
     wait_for(lambda: "channel:telegram" not in gw.children_by_title(), 15, what="telegram stopped")
+
+
+def test_pairing_over_rpc_list_approve_with_notify_and_dismiss(make_gateway, home: Home, tg: FakeTelegramApi) -> None:
+    gw = make_gateway(config=tg_config(home, tg))
+    polling(tg)
+    tg.inject_dm(BOB, "hi", username="bob", first_name="Bob")
+    tg.inject_dm(CAROL, "hi", username="carol", first_name="Carol")
+    wait_for(lambda: replies(tg, BOB) and replies(tg, CAROL), 15, what="both pairing replies")
+    c = open_client(gw.url)
+    try:
+        listed = c.call("channels.pairing.list", {"channel": "telegram"})["payload"]
+        assert listed["accounts"] == [{"channel": "telegram", "channelLabel": "Telegram", "accountId": "default",
+                                       "notifySupported": True}]
+        assert listed["limits"] == {"pendingPerAccount": 3, "ttlMs": 3600000}
+        by_sender = {r["senderId"]: r for r in listed["requests"]}
+        assert set(by_sender) == {str(BOB), str(CAROL)} and by_sender[str(BOB)]["metadata"]["username"] == "bob"
+        assert len(by_sender[str(BOB)]["requestId"]) == 32
+        res = c.call("channels.pairing.approve", {"channel": "telegram", "accountId": "default",
+                                                  "requestId": by_sender[str(BOB)]["requestId"], "notify": True})["payload"]
+        assert res["senderId"] == str(BOB) and res["notification"] == "sent"
+        assert wait_for(lambda: any(t.startswith("✅ OpenClaw access approved") for t in replies(tg, BOB)), 10, what="notice")
+        gone = c.call("channels.pairing.dismiss", {"channel": "telegram", "requestId": by_sender[str(CAROL)]["requestId"]})
+        assert gone["payload"] == {"requestId": by_sender[str(CAROL)]["requestId"], "senderId": str(CAROL)}
+        again = c.call("channels.pairing.dismiss", {"channel": "telegram", "requestId": by_sender[str(CAROL)]["requestId"]})
+        assert again["error"]["code"] == "INVALID_REQUEST"
+        assert c.call("channels.pairing.list", {})["payload"]["requests"] == []
+    finally:
+        c.close()
+    tg.inject_dm(BOB, "approved now", username="bob")
+    wait_for(lambda: any("approved now" in t for t in replies(tg, BOB)), 15, what="Bob's run")
