@@ -31,6 +31,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from tests.fakes.telegram_api import spawn  # noqa: E402
 from tests.harness import Gateway, Home  # noqa: E402
 
 TOKEN = "111:AAA"
@@ -43,13 +44,7 @@ def pct(xs: list[float], p: float) -> float:
 
 class FakeProcess:
     def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "tests.fakes.telegram_api", "--port", "0", "--token", TOKEN],
-                                     cwd=REPO, stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        self.url = self.proc.stdout.readline().strip()
-        if not self.url.startswith("http://127.0.0.1:"):
-            self.proc.kill()
-            raise SystemExit(f"fake Bot API did not start: {self.url!r}")
+        self.proc, self.url = spawn(TOKEN, cwd=str(REPO))
         self.since = 0
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:

@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO))
 from openclaw.workers.channel.telegram.channel import TelegramChannel
 
 from tests.component.telegram_kit import FakeHost
+from tests.fakes.telegram_api import spawn
 
 TOKEN = "111:AAA"
 
@@ -46,13 +47,7 @@ class Fake:
     """The fake Bot API in a subprocess, driven through its /_fake control endpoints."""
 
     def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "tests.fakes.telegram_api", "--port", "0", "--token", TOKEN],
-                                     cwd=REPO, stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        self.url = self.proc.stdout.readline().strip()
-        if not self.url.startswith("http://127.0.0.1:"):
-            self.proc.kill()
-            raise SystemExit(f"fake Bot API did not start: {self.url!r}")
+        self.proc, self.url = spawn(TOKEN, cwd=str(REPO))
         self.since = 0
         self.http: aiohttp.ClientSession | None = None
 

@@ -46,6 +46,7 @@ import hashlib
 import ipaddress
 import json
 import re
+import subprocess
 import sys
 import threading
 import time
@@ -1038,6 +1039,21 @@ class FakeTelegramApi:
     async def _ctl_clear(self, request: web.Request) -> web.Response:
         self.clear_calls()
         return web.json_response({"ok": True})
+
+
+def spawn(*tokens: str, cwd: str | None = None) -> tuple[subprocess.Popen[str], str]:
+    """The subprocess mode, started: (the process, its API root URL). The caller stops it (by PID)."""
+    args = [sys.executable, "-m", "tests.fakes.telegram_api", "--port", "0"]
+    for token in tokens:
+        args += ["--token", token]
+    proc = subprocess.Popen(args, cwd=cwd, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    if not url.startswith("http://127.0.0.1:"):
+        proc.kill()
+        proc.wait()
+        raise RuntimeError(f"the fake Bot API did not start: {url!r}")
+    return proc, url
 
 
 def main(argv: list[str] | None = None) -> int:
