@@ -17,11 +17,8 @@ exits 78); stopped; unconfigured (no token at all: nothing to connect, configure
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import datetime as _dt
 import json
-import mimetypes
 import os
 import re
 import sqlite3
@@ -36,12 +33,19 @@ from openclaw.ipc.errors import ConfigRefusal, ErrorCode, GatewayError
 from ..host import RunFailed, reply_text
 from .bot_api import (
     BotApi,
-    InputFile,
     TelegramApiError,
     TelegramUnauthorized,
     backoff_s,
 )
 from .format import DEFAULT_CHUNK_LIMIT, Chunk, to_chunks, utf16_len
+from .outbound import (
+    SEND_RETRIES,
+    SEND_TIMEOUT_S,
+    media_of,
+    resolve_chat,
+    send_media,
+    send_text,
+)
 from .policy import ADMIT, DROP, PAIRING, Decision, Inbound, Policy, parse_inbound
 from .spool import DONE, PENDING, REPLYING, RUNNING, IngressSpool, SpoolRow, spool_path
 
@@ -53,8 +57,6 @@ __all__ = ["ALLOWED_UPDATES", "TelegramChannel", "pairing_text"]
 API_ROOT_ENV = "OPENCLAW_TELEGRAM_API_ROOT"  # the default Bot API root when apiRoot is not set (tests, mirrors)
 POLL_TIMEOUT_S = 30
 POLL_LIMIT = 100
-SEND_TIMEOUT_S = 30.0
-SEND_RETRIES = 3
 TYPING_EVERY_S = 4.0
 MAX_PARALLEL_CHATS = 16
 MAX_INBOUND_CHARS = 16_384
@@ -62,8 +64,6 @@ MAX_ERROR_REPLY_CHARS = 500
 RUN_UNAVAILABLE_ATTEMPTS = 8  # the agent worker is down: retried with backoff (≈1 min), then given up
 RUN_RETRY_BASE_S = 1.0
 REPLY_GRACE_S = 1.5  # stop(): a reply being sent gets this long to finish
-MAX_MEDIA_BYTES = 50 * 1024 * 1024  # Bot API upload limit
-MAX_PHOTO_BYTES = 10 * 1024 * 1024
 CAPTION_LIMIT = 1024
 ACK_EMOJI = "👀"
 CONTEXT_MARKER = "⟦openclaw:ctx⟧"
@@ -72,7 +72,6 @@ ALLOWED_UPDATES = ["message", "edited_message", "channel_post", "edited_channel_
                    "inline_query", "chosen_inline_result", "callback_query", "shipping_query", "pre_checkout_query",
                    "purchased_paid_media", "poll", "poll_answer", "my_chat_member", "managed_bot",
                    "chat_join_request", "chat_boost", "removed_chat_boost", "subscription", "message_reaction"]
-_IMAGE_EXT = (".jpg", ".jpeg", ".png", ".gif", ".webp")
 _TARGET_PREFIX = re.compile(r"^(telegram|tg):", re.IGNORECASE)
 
 
@@ -323,7 +322,7 @@ class TelegramChannel:
         to = _TARGET_PREFIX.sub("", str(req.get("to") or "").strip())
         if not to:
             raise GatewayError(ErrorCode.INVALID_REQUEST, "send needs a target: to (a chat id or @username)")
-        chat_id = await self._resolve_chat(api, to)
+        chat_id = await resolve_chat(api, to)
         extra: dict[str, Any] = {}
         if req.get("replyToId") is not None:
             try:
@@ -341,18 +340,20 @@ class TelegramChannel:
             str(req.get("parseMode") or "").lower(), "markdown")
         text = str(req.get("message") or "")
         chunks = to_chunks(text, self.chunk_limit, mode) if text.strip() else []
-        media = self._media_of(req)
+        media = media_of(req, self.section.get("mediaMaxMb"))
         last_id: int | None = None
         try:
             caption: Chunk | None = None
             if media and len(chunks) == 1 and utf16_len(chunks[0].html) <= CAPTION_LIMIT:
                 caption, chunks = chunks[0], []
             for chunk in chunks:
-                msg = await self._send_text(api, str(chat_id), chunk, extra, mode != "plain")
+                msg = await send_text(api, str(chat_id), chunk, extra, mode != "plain", self.log)
+                self.last_outbound_at = _now_ms()
                 last_id = msg.get("message_id", last_id)
             for n, item in enumerate(media):
-                msg = await self._send_media(api, str(chat_id), item, caption if n == 0 else None, extra,
-                                             bool(req.get("forceDocument")))
+                msg = await send_media(api, str(chat_id), item, caption if n == 0 else None, extra,
+                                       bool(req.get("forceDocument")))
+                self.last_outbound_at = _now_ms()
                 last_id = msg.get("message_id", last_id)
         except TelegramUnauthorized as exc:
             self._fatal(f"telegram {exc.method}: 401 Unauthorized (the bot token was refused)")
@@ -658,7 +659,8 @@ class TelegramChannel:
             for n, chunk in enumerate(to_chunks(text, self.chunk_limit)):
                 part = extra if n == 0 or self.section.get("replyToMode") == "all" else \
                     {k: v for k, v in extra.items() if k != "reply_parameters"}
-                await self._replying_call(self._send_text(self.api, str(msg.chat_id), chunk, part, True))
+                await self._replying_call(send_text(self.api, str(msg.chat_id), chunk, part, True, self.log))
+                self.last_outbound_at = _now_ms()
         except TelegramUnauthorized as exc:
             self._fatal(f"telegram {exc.method}: 401 Unauthorized (the bot token was refused)")
             note = "reply failed: 401"
@@ -703,89 +705,3 @@ class TelegramChannel:
                                      timeout=5.0)
         except TelegramApiError:
             pass
-
-    # ------------------------------------------------------------------ sending
-
-    async def _send_text(self, api: BotApi, chat_id: str, chunk: Chunk, extra: dict[str, Any],
-                         html: bool) -> dict[str, Any]:
-        payload: dict[str, Any] = {"chat_id": chat_id, "text": chunk.html if html else chunk.text, **extra}
-        if html:
-            payload["parse_mode"] = "HTML"
-        try:
-            msg = await api.call("sendMessage", payload, timeout=SEND_TIMEOUT_S, retries=SEND_RETRIES)
-        except TelegramApiError as exc:
-            if not (html and exc.cant_parse_entities):
-                raise
-            self.log.warn("telegram could not parse our HTML; sending plain text", error=exc.description[:200])  # noqa: G010 - ipc.logs.Logger.warn
-            payload = {"chat_id": chat_id, "text": chunk.text, **extra}
-            msg = await api.call("sendMessage", payload, timeout=SEND_TIMEOUT_S, retries=SEND_RETRIES)
-        self.last_outbound_at = _now_ms()
-        return msg if isinstance(msg, dict) else {}
-
-    async def _resolve_chat(self, api: BotApi, to: str) -> int | str:
-        if re.fullmatch(r"-?\d{1,20}", to):
-            return int(to)
-        if not re.fullmatch(r"@?[A-Za-z][A-Za-z0-9_]{3,31}", to):
-            raise GatewayError(ErrorCode.INVALID_REQUEST,
-                               f"Telegram recipient {to} is neither a chat id nor an @username")
-        name = to if to.startswith("@") else f"@{to}"
-        last = ""
-        for attempt in range(3):
-            try:
-                chat = await api.call_once("getChat", {"chat_id": name}, timeout=10.0)
-                if isinstance(chat, dict) and isinstance(chat.get("id"), int):
-                    return int(chat["id"])
-                last = "no chat id in the answer"
-            except TelegramApiError as exc:
-                last = exc.description
-                if exc.error_code is not None and exc.error_code < 500 and exc.error_code != 429:
-                    break
-            if attempt < 2:
-                await asyncio.sleep(backoff_s(attempt + 1))
-        raise GatewayError(ErrorCode.UNAVAILABLE,
-                           f"OutboundDeliveryError: Telegram recipient {name} could not be resolved to a numeric chat ID "
-                           f"({last})", details={"code": "OUTBOUND_DELIVERY_QUEUED"})
-
-    def _media_of(self, req: dict[str, Any]) -> list[dict[str, Any]]:
-        """[{url} | {file: InputFile}] from mediaUrl, mediaUrls and buffer (base64)."""
-        items: list[dict[str, Any]] = []
-        urls = ([req["mediaUrl"]] if req.get("mediaUrl") else []) + list(req.get("mediaUrls") or [])
-        for url in urls[:10]:
-            if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
-                raise GatewayError(ErrorCode.INVALID_REQUEST, "media URLs must be http(s) URLs (Telegram fetches them)")
-            items.append({"url": url, "contentType": req.get("contentType")})
-        if req.get("buffer"):
-            limit_mb = self.section.get("mediaMaxMb")
-            limit = min(MAX_MEDIA_BYTES, int(limit_mb * 1024 * 1024)) if isinstance(limit_mb, int | float) else MAX_MEDIA_BYTES
-            raw = str(req["buffer"])
-            if len(raw) > (limit * 4) // 3 + 8:
-                raise GatewayError(ErrorCode.INVALID_REQUEST, f"media larger than {limit // (1024 * 1024)} MB")
-            try:
-                data = base64.b64decode(raw, validate=True)
-            except (binascii.Error, ValueError):
-                raise GatewayError(ErrorCode.INVALID_REQUEST, "buffer is not base64") from None
-            name = str(req.get("filename") or "file")[:200]
-            ctype = str(req.get("contentType") or mimetypes.guess_type(name)[0] or "application/octet-stream")
-            items.append({"file": InputFile(name, data, ctype), "contentType": ctype})
-        return items
-
-    async def _send_media(self, api: BotApi, chat_id: str, item: dict[str, Any], caption: Chunk | None,
-                          extra: dict[str, Any], force_document: bool) -> dict[str, Any]:
-        ctype = str(item.get("contentType") or "")
-        file: InputFile | None = item.get("file")
-        if file is not None:
-            image = ctype.startswith("image/") and len(file.data) <= MAX_PHOTO_BYTES
-        else:
-            image = ctype.startswith("image/") or urlsplit(item["url"]).path.lower().endswith(_IMAGE_EXT)
-        method, field = ("sendPhoto", "photo") if image and not force_document else ("sendDocument", "document")
-        payload: dict[str, Any] = {"chat_id": chat_id, **extra}
-        if caption is not None:
-            payload["caption"] = caption.html
-            payload["parse_mode"] = "HTML"
-        if file is None:
-            payload[field] = item["url"]
-            msg = await api.call(method, payload, timeout=SEND_TIMEOUT_S * 2, retries=SEND_RETRIES)
-        else:
-            msg = await api.call(method, payload, timeout=SEND_TIMEOUT_S * 4, retries=SEND_RETRIES, files={field: file})
-        self.last_outbound_at = _now_ms()
-        return msg if isinstance(msg, dict) else {}
