@@ -108,3 +108,14 @@ def test_message_send_json(upstream_cli: UpstreamCli, setup: tuple[Home, Gateway
     assert str(sent.payload["chat_id"]) == str(ALICE)
     assert out["action"] == "send" and out["channel"] == "telegram" and out["dryRun"] is False, res.describe()
     assert out["payload"] == {"ok": True, "messageId": out["messageId"], "chatId": str(ALICE), "receipt": {}}, res.describe()
+
+
+def test_health_and_status_with_a_channel(upstream_cli: UpstreamCli, setup: tuple[Home, Gateway]) -> None:
+    """The everyday commands read the health snapshot, which now carries a live channel: no crash."""
+    home, _ = setup
+    res = upstream_cli.run(home, "health", "--json")
+    assert res.returncode == 0, res.describe()
+    assert "telegram" in res.json()["channels"], res.describe()
+    for args in (("health",), ("status",)):
+        res = upstream_cli.run(home, *args)
+        assert res.returncode == 0 and "Error" not in res.stderr, res.describe()
