@@ -5,13 +5,20 @@ allowlist, a webhook without its secret, two channels on one path)."""
 
 from __future__ import annotations
 
+import os
+import re
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import msgspec
 
-from .channels_config import channel_accounts, inbound_path
+from .channels_config import DEFAULT_ACCOUNT, channel_accounts, inbound_path
 
+ACCOUNT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")  # also a file name (spool, send ledger)
+MIN_SECRET_CHARS = 16
+TELEGRAM_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+ACCOUNT_ID_RULE = "account ids are lowercase letters, digits, '-' and '_' (max 32)"
 TextChunkLimit = Annotated[int, msgspec.Meta(ge=64, le=4096)]
 Id = str | int
 DM_POLICIES = ("pairing", "allowlist", "open", "disabled")
@@ -130,6 +137,9 @@ def _telegram_rules(prefix: str, acct: dict[str, Any]) -> list[dict[str, Any]]:
         errors.append({"path": f"{prefix}.allowFrom", "message": 'dmPolicy "open" needs allowFrom: ["*"]'})
     if acct.get("webhookUrl") and not acct.get("webhookSecret"):
         errors.append({"path": f"{prefix}.webhookSecret", "message": "required with webhookUrl (Telegram sends it back)"})
+    elif acct.get("webhookSecret") is not None and not TELEGRAM_SECRET.match(str(acct.get("webhookSecret"))):
+        errors.append({"path": f"{prefix}.webhookSecret",
+                       "message": "16-256 characters of A-Z, a-z, 0-9, _ and - (what Telegram accepts; guessable otherwise)"})
     for key in ("apiRoot", "webhookUrl"):
         err = _url_error(f"{prefix}.{key}", acct.get(key))
         if err:
@@ -140,6 +150,38 @@ def _telegram_rules(prefix: str, acct: dict[str, Any]) -> list[dict[str, Any]]:
     return errors
 
 
+def _account_path(account_id: str) -> str:
+    return "channels.telegram" if account_id == DEFAULT_ACCOUNT else f"channels.telegram.accounts.{account_id}"
+
+
+def _telegram_accounts_rules(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each Telegram account's effective section (top-level defaults + its own keys), and what two
+    accounts must not share: a bot (one getUpdates consumer per bot) or a webhook URL."""
+    errors: list[dict[str, Any]] = []
+    tokens: dict[str, str] = {}
+    hooks: dict[str, str] = {}
+    for acct in channel_accounts(data, {}).values():
+        if acct.kind != "telegram":
+            continue
+        prefix = _account_path(acct.account_id)
+        section = acct.section
+        errors.extend(_telegram_rules(prefix, section))
+        token_file = section.get("tokenFile")
+        if isinstance(token_file, str) and token_file.strip() and not os.access(Path(token_file).expanduser(), os.R_OK):
+            errors.append({"path": f"{prefix}.tokenFile", "message": f"{token_file} is not a readable file"})
+        token = section.get("tokenFile") or section.get("botToken")
+        if isinstance(token, str) and token.strip():
+            other = tokens.setdefault(token.strip(), acct.account_id)
+            if other != acct.account_id:
+                errors.append({"path": prefix, "message": f"uses the same bot as account {other} (one poller per bot)"})
+        url = section.get("webhookUrl")
+        if isinstance(url, str) and url:
+            other = hooks.setdefault(url, acct.account_id)
+            if other != acct.account_id:
+                errors.append({"path": f"{prefix}.webhookUrl", "message": f"the same webhookUrl as account {other}"})
+    return errors
+
+
 def check(data: dict[str, Any]) -> list[dict[str, Any]]:
     """Errors ({path, message}) beyond the types, for the channel kinds this build runs."""
     channels = data.get("channels")
@@ -147,16 +189,18 @@ def check(data: dict[str, Any]) -> list[dict[str, Any]]:
         return []
     errors: list[dict[str, Any]] = []
     tg = channels.get("telegram")
-    if isinstance(tg, dict):
-        base = {k: v for k, v in tg.items() if k != "accounts"}
-        errors.extend(_telegram_rules("channels.telegram", base) if not isinstance(tg.get("accounts"), dict) else [])
-        for acct_id, acct in (tg.get("accounts") or {}).items():
-            if isinstance(acct, dict):
-                errors.extend(_telegram_rules(f"channels.telegram.accounts.{acct_id}", {**base, **acct}))
+    if isinstance(tg, dict) and isinstance(tg.get("accounts"), dict):
+        errors.extend({"path": f"channels.telegram.accounts.{a}", "message": ACCOUNT_ID_RULE}
+                      for a in tg["accounts"] if not ACCOUNT_ID.match(str(a)))
+    if isinstance(tg, dict) and tg.get("enabled") is not False:
+        errors.extend(_telegram_accounts_rules(data))
     hooks = channels.get("webhook")
     if isinstance(hooks, dict):
         for hook_id, hook in hooks.items():
             prefix = f"channels.webhook.{hook_id}"
+            if not ACCOUNT_ID.match(str(hook_id)):
+                errors.append({"path": prefix, "message": ACCOUNT_ID_RULE})
+                continue
             if not isinstance(hook, dict):
                 errors.append({"path": prefix, "message": "expected object"})
                 continue
@@ -167,6 +211,8 @@ def check(data: dict[str, Any]) -> list[dict[str, Any]]:
                 continue
             if hook.get("enabled") is not False and not hook.get("secret"):
                 errors.append({"path": f"{prefix}.secret", "message": "required: inbound POSTs must present it"})
+            elif hook.get("secret") and len(hook["secret"]) < MIN_SECRET_CHARS:
+                errors.append({"path": f"{prefix}.secret", "message": f"at least {MIN_SECRET_CHARS} characters (guessable otherwise)"})
             err = _url_error(f"{prefix}.replyUrl", hook.get("replyUrl"))
             if err:
                 errors.append(err)

@@ -105,6 +105,7 @@ class Worker:
         self.subscribe: Callable[[str, str, bool], None] = lambda conn_id, topic, on=True: None
         self.request: Callable[..., asyncio.Future[envelope.Response]] = _no_front_end
         self.fatal: Callable[[str], None] = lambda reason: None  # unusable as configured: exit 78 (FATAL)
+        self.crash: Callable[[str], None] = lambda reason: None  # broken: exit 1 (restarted with backoff)
 
     def title(self) -> str:
         return f"openclaw-gateway: worker {self.kind}"
@@ -197,7 +198,8 @@ class WorkerRuntime:
         )
         self.worker.subscribe = lambda conn_id, topic, on=True: self._send(envelope.Subscribe(conn_id, topic, on))
         self.worker.request = self._request
-        self.worker.fatal = lambda reason: self._fatal(link, reason)
+        self.worker.fatal = lambda reason: self._exit(link, reason, 78)
+        self.worker.crash = lambda reason: self._exit(link, reason, 1)
         sock = connect_dealer(ctx, endpoint(cfg.runtime_dir, "workers.sock"), link.instance)
         self.endpoint: Endpoint[envelope.FrontendToWorker] = Endpoint(sock, envelope.worker_decoder, self._on_message, log)
         self.endpoint.start()
@@ -265,14 +267,14 @@ class WorkerRuntime:
         if self.inflight:
             await asyncio.wait(self.inflight, timeout=budget)
 
-    def _fatal(self, link: SupervisorLink, reason: str) -> None:
-        """The worker cannot work as configured (a refused credential): exit 78, the supervisor marks it
-        FATAL with this reason and retries it only after a config change."""
-        if self.exit_code == 78:
+    def _exit(self, link: SupervisorLink, reason: str, code: int) -> None:
+        """78: the worker cannot work as configured (a refused credential): the supervisor marks it FATAL
+        with this reason and retries it only after a config change. 1: it broke; restarted with backoff."""
+        if self.exit_code:
             return
-        self.worker.log.error("channel cannot run as configured", reason=reason)
-        link.boot_failed(reason, 78)
-        self.exit_code = 78
+        self.worker.log.error("worker exiting", reason=reason, exit=code)
+        link.boot_failed(reason, code)
+        self.exit_code = code
         self.stop.set()
 
     # ------------------------------------------------------------------ the worker's own requests

@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from openclaw.ipc.errors import DECODE_ERRORS
 
@@ -23,11 +24,14 @@ async def read_capped(request: web.Request, cap: int) -> bytes:
         raise BodyError(413, f"Payload too large (max {cap} bytes)")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.content.iter_chunked(65536):
-        size += len(chunk)
-        if size > cap:
-            raise BodyError(413, f"Payload too large (max {cap} bytes)")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.content.iter_chunked(65536):
+            size += len(chunk)
+            if size > cap:
+                raise BodyError(413, f"Payload too large (max {cap} bytes)")
+            chunks.append(chunk)
+    except RequestPayloadError as exc:  # a broken Content-Encoding or chunked body: the client's mistake
+        raise BodyError(400, f"invalid request body: {str(exc)[:200]}") from None
     return b"".join(chunks)
 
 

@@ -3,7 +3,8 @@ default `/telegram-webhook`) and the generic webhook channels (`/channels/webhoo
 
 The front-end checks the shared secret (Telegram: `X-Telegram-Bot-Api-Secret-Token` =
 `webhookSecret`; webhook channel: `Authorization: Bearer <secret>` or `X-OpenClaw-Webhook-Secret`),
-with a failure lockout like the hooks (20 failures / 60 s per client, loopback not exempt), then
+wrong guesses locked out like the hooks' (20 failures / 60 s per client and path, loopback not
+exempt; the right secret always passes, so a flood of bad POSTs cannot make a bot deaf), then
 hands the body to that account's worker (Ask `channel.inbound`), which answers once the message
 is durable. Upstream's answers: wrong secret -> 401 text "unauthorized"; not POST -> 404;
 accepted -> 200 with `x-openclaw-delivery-accepted: durable` (Telegram).
@@ -11,6 +12,7 @@ accepted -> 200 with `x-openclaw-delivery-accepted: durable` (Telegram).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 
 import msgspec
@@ -29,6 +31,7 @@ from .openai_common import text_response
 INBOUND_BODY_CAP = 1024 * 1024
 INBOUND_LIMITS = Limits(max_attempts=20, window_ms=60_000, lockout_ms=60_000, exempt_loopback=False)
 INBOUND_TIMEOUT_S = 10.0
+BODY_TIMEOUT_S = 30.0  # a body that stops arriving does not hold the connection longer
 FORWARDED_HEADERS = ("content-type", "user-agent")
 LIMITER: web.AppKey[AuthRateLimiter] = web.AppKey("channel_inbound_limiter", AuthRateLimiter)
 
@@ -46,24 +49,27 @@ async def maybe_inbound(request: web.Request) -> web.StreamResponse | None:
     if request.method != "POST":
         return text_response(404, "Not Found")
     limiter = request.app[LIMITER]
-    key = resolve(request.remote or "", request.headers, svc.trusted_proxies).ip
-    try:
-        limiter.admit(key, False)
-    except RateLimited as exc:
-        return text_response(429, "Too Many Requests", {"Retry-After": str(max(1, -(-exc.retry_after_ms // 1000)))})
+    key = f"{resolve(request.remote or '', request.headers, svc.trusted_proxies).ip} {request.path}"
     if acct.kind == "telegram":
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token")
     else:
         given = bearer_of(request) or request.headers.get("X-OpenClaw-Webhook-Secret")
     expected = inbound_secret(acct)
     if expected is None or not secret_equals(given, expected):
+        # wrong guesses are limited per client and path; the right secret is never locked out (a flood of bad
+        # POSTs from the reverse proxy's address must not make the bot deaf; secrets are >= 16 characters)
+        try:
+            limiter.admit(key, False)
+        except RateLimited as exc:
+            return text_response(429, "Too Many Requests", {"Retry-After": str(max(1, -(-exc.retry_after_ms // 1000)))})
         limiter.failed(key, False)
         return text_response(401, "unauthorized")
-    limiter.succeeded(key)
     try:
-        body = await read_capped(request, INBOUND_BODY_CAP)
+        body = await asyncio.wait_for(read_capped(request, INBOUND_BODY_CAP), BODY_TIMEOUT_S)
     except BodyError as exc:
         return text_response(exc.status, "payload too large" if exc.status == 413 else "bad request")
+    except TimeoutError:
+        return text_response(408, "request body too slow")
     params = {
         "headers": {h: request.headers[h] for h in FORWARDED_HEADERS if h in request.headers},
         "body": base64.b64encode(body).decode("ascii"),

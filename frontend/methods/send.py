@@ -70,16 +70,22 @@ class MessageActionParams(msgspec.Struct, forbid_unknown_fields=False):
 
 
 def _split_target(to: str) -> tuple[str | None, str]:
-    kind, sep, rest = to.partition(":")
-    if sep and kind in KNOWN_CHANNELS and rest:
-        return kind, rest
-    return None, to
+    """`telegram:555001` / `tg:555001` -> ("telegram", "555001"); no known prefix -> (None, to)."""
+    kind, sep, rest = to.strip().partition(":")
+    kind = {"tg": "telegram"}.get(kind.lower(), kind.lower())
+    if sep and kind in KNOWN_CHANNELS:
+        return kind, rest.strip()
+    return None, to.strip()
 
 
 def resolve_account(svc: Services, channel: str | None, to: str, account_id: str | None) -> tuple[ChannelAccount, str]:
     """(the account to send through, the target without its channel prefix)."""
     prefix, target = _split_target(to)
+    if not target:
+        raise invalid_request("invalid send params: to must name a recipient (a chat id, @username or sender id)")
     kind = (channel or prefix or "").strip().lower() or None
+    if prefix and kind != prefix:
+        raise invalid_request(f"to names the {prefix} channel but channel is {kind}")
     accounts = channel_accounts(svc.settings.config)
     kinds = sorted({a.kind for a in accounts.values()})
     if kind is None:

@@ -47,6 +47,7 @@ class FakeHost:
         self.executions: list[str] = []  # idempotency keys actually run
         self.results: dict[str, asyncio.Task[dict[str, Any]]] = {}
         self.fatal_reasons: list[str] = []
+        self.crash_reasons: list[str] = []
         self.changes = 0
         self.gate: asyncio.Event | None = None
         self.delay_s = 0.0
@@ -87,6 +88,9 @@ class FakeHost:
 
     def fatal(self, reason: str) -> None:
         self.fatal_reasons.append(reason)
+
+    def crash(self, reason: str) -> None:
+        self.crash_reasons.append(reason)
 
     def session_key_for(self, channel: str, peer_kind: str, peer_id: str) -> str:
         if peer_kind == "direct":

@@ -248,3 +248,22 @@ def test_pairing_over_rpc_list_approve_with_notify_and_dismiss(make_gateway, hom
         c.close()
     tg.inject_dm(BOB, "approved now", username="bob")
     wait_for(lambda: any("approved now" in t for t in replies(tg, BOB)), 15, what="Bob's run")
+
+
+def test_a_partly_delivered_send_is_never_posted_again(make_gateway, home: Home, tg: FakeTelegramApi) -> None:
+    gw = make_gateway(config=tg_config(home, tg))
+    polling(tg)
+    tg.add_chat(ALICE)
+    c = open_client(gw.url)
+    try:
+        text = "PART1 " + "a " * 2500 + "\n\nPART2 " + "b " * 2500  # two messages
+        tg.delay_next(1, 0.1, methods="sendMessage")  # the first part goes out
+        tg.fail_next(4, status=502, description="Bad Gateway", methods="sendMessage")  # the second never does
+        params = {"to": str(ALICE), "message": text, "idempotencyKey": str(uuid.uuid4())}
+        err = c.call("send", params)["error"]
+        assert err["code"] == "UNAVAILABLE" and "partially delivered" in err["message"] and err.get("retryable") is False
+        again = c.call("send", params)["error"]
+        assert again.get("retryable") is False and "not sent again" in again["message"]
+        assert sum(t.startswith("PART1") for t in replies(tg, ALICE)) == 1
+    finally:
+        c.close()

@@ -188,3 +188,25 @@ def test_a_channel_added_on_a_running_gateway_takes_posts_and_sends(make_gateway
     gw.wait_applied()
     wait_for(lambda: post(gw, "/channels/webhook/late", {"from": "dan", "text": "x"}).status == 404, 10,
              what="the path gone with the channel")
+
+
+def test_wrong_secrets_are_locked_out_but_the_right_one_never_is(gw: Gateway) -> None:
+    statuses = [post(gw, "/in/ops", {"from": "alice", "text": "x"}, secret=f"guess-{i:02d}-0123456789").status for i in range(22)]
+    assert statuses[:20] == [401] * 20 and statuses[20:] == [429, 429]
+    assert post(gw, "/in/ops", {"from": "alice", "text": "x"}, secret=SECRET + "-ops").status == 202  # the bot stays reachable
+    assert post(gw, "/channels/webhook/crm", {"from": "a", "text": "x"}, secret="wrong-0123456789").status == 401  # per path
+
+
+def test_broken_bodies_and_targets_get_clear_errors(gw: Gateway) -> None:
+    r = request(gw, "POST", "/channels/webhook/crm", None, raw=b"not gzip at all", auth=False,
+                headers={"Authorization": f"Bearer {SECRET}", "Content-Encoding": "gzip"})
+    assert r.status == 400, r.body
+    c = open_client(gw.url)
+    try:
+        for to, why in (("", "must name a recipient"), ("webhook:", "must name a recipient"),
+                        ("telegram:555", "names the telegram channel but channel is webhook")):
+            e = c.call("send", {"to": to, "message": "m", "channel": "webhook", "accountId": "crm",
+                                "idempotencyKey": str(uuid.uuid4())})["error"]
+            assert e["code"] == "INVALID_REQUEST" and why in e["message"], (to, e)
+    finally:
+        c.close()

@@ -192,3 +192,19 @@ def test_a_crash_after_any_step_loses_and_repeats_nothing(tmp_path: Path) -> Non
         assert all(w.replies[i] == (0 if i == w.lost_reply else 1) for i in ids), (crash_at, w.replies)
         assert spool.counts()[DONE] == n and spool.open_count() == 0
         spool.close()
+
+
+def test_a_new_bot_starts_from_its_own_offset(tmp_path) -> None:  # noqa: ANN001
+    from openclaw.workers.channel.telegram.spool import IngressSpool
+
+    spool = IngressSpool(tmp_path / "s.sqlite")
+    assert spool.bind_bot(7000001) is None  # first bind: nothing to drop
+    spool.store([{"update_id": 100000005, "message": {"chat": {"id": 1}}}])
+    assert spool.offset == 100000006
+    assert spool.bind_bot(7000001) is None  # same bot: kept
+    assert spool.offset == 100000006
+    assert spool.bind_bot(7000002) == 1  # the token changed: the other bot's offset and rows are gone
+    assert spool.offset is None
+    assert spool.store([{"update_id": 5, "message": {"chat": {"id": 1}}}]) == [5]
+    assert spool.store([{"update_id": 2**70}, {"update_id": True}]) == []  # not ids SQLite (or Telegram) has
+    spool.close()

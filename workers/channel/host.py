@@ -132,3 +132,8 @@ class ChannelHost:
 
     def fatal(self, reason: str) -> None:
         self.worker.fatal(reason)
+
+    def crash(self, reason: str) -> None:
+        """Something broke that a fresh process may not have (a bug, a broken state file): exit 1, the
+        supervisor restarts the worker (with its crash backoff) instead of it running on deaf."""
+        self.worker.crash(reason)

@@ -6,7 +6,8 @@
     key in flight here       -> waits for that send's outcome
     key `sending` from a process that died mid-send -> refused: it may have been posted (at most once)
     key, different input     -> INVALID_REQUEST (upstream's conflict answer)
-    the platform call failed -> row removed: nothing was posted, a retry may post
+    the platform call failed, retryable -> row removed: nothing was posted, a retry may post
+    failed, not retryable (e.g. part of a long message was posted) -> kept: a retry gets the same error
 
 SQLite (`<state>/channels/<channel id>.sqlite`, WAL); rows older than a day are pruned.
 """
@@ -86,6 +87,10 @@ class SendLedger:
                 raise _conflict()
             if row[1] == "sent" and row[2]:
                 return msgspec.json.decode(row[2])
+            if row[1] == "failed" and row[2]:
+                err = msgspec.json.decode(row[2])
+                raise GatewayError(ErrorCode(err["code"]), f"{err['message']} (this idempotencyKey's send; not sent again)",
+                                   retryable=False, details={"reason": "send-failed-earlier"})
             raise GatewayError(
                 ErrorCode.UNAVAILABLE,
                 "a send with this idempotencyKey was interrupted by a worker restart and may have been delivered; "
@@ -98,7 +103,11 @@ class SendLedger:
             result = await post()
         except BaseException as exc:
             with write_tx(self.db):
-                self.db.execute("DELETE FROM sends WHERE key = ?", (key,))
+                if isinstance(exc, GatewayError) and exc.retryable is False:  # (part of) it may be out: never again
+                    self.db.execute("UPDATE sends SET state = 'failed', result = ? WHERE key = ?",
+                                    (msgspec.json.encode({"code": exc.code, "message": exc.message}), key))
+                else:
+                    self.db.execute("DELETE FROM sends WHERE key = ?", (key,))
             fut.set_exception(exc)
             fut.exception()  # retrieved: nobody else may be waiting
             raise

@@ -47,7 +47,7 @@ from .outbound import (
     send_text,
 )
 from .policy import ADMIT, DROP, PAIRING, Decision, Inbound, Policy, parse_inbound
-from .spool import DONE, PENDING, REPLYING, RUNNING, IngressSpool, SpoolRow, spool_path
+from .spool import DONE, PENDING, REPLYING, RUNNING, IngressSpool, SpoolRow, is_update, spool_path
 
 if TYPE_CHECKING:
     from ..host import ChannelHost
@@ -305,10 +305,9 @@ class TelegramChannel:
             return 503, {**plain, "retry-after": "5"}, b"telegram channel not running"
         try:
             update = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return 400, plain, b"bad request: not JSON"
-        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int) \
-                or isinstance(update.get("update_id"), bool):
+        if not is_update(update):
             return 400, plain, b"bad request: not a Telegram update"
         if not self.spool.has_room():
             return 503, {**plain, "retry-after": "1"}, b"too many updates in progress; retry"
@@ -360,6 +359,10 @@ class TelegramChannel:
             raise GatewayError(ErrorCode.UNAVAILABLE, f"OutboundDeliveryError: {exc}") from None
         except TelegramApiError as exc:
             self._error(f"send failed: {exc}")
+            if last_id is not None:  # part of it is in the chat: a retry with this key must not post that again
+                raise GatewayError(ErrorCode.UNAVAILABLE, f"OutboundDeliveryError: partially delivered (the first part is "
+                                   f"message {last_id}), then Telegram {exc}", retryable=False,
+                                   details={"code": "OUTBOUND_DELIVERY_PARTIAL", "errorCode": exc.error_code}) from None
             raise GatewayError(ErrorCode.UNAVAILABLE, f"OutboundDeliveryError: Telegram {exc}",
                                retryable=exc.transient or exc.error_code == 429,
                                details={"code": "OUTBOUND_DELIVERY_FAILED", "errorCode": exc.error_code}) from None
@@ -424,10 +427,10 @@ class TelegramChannel:
                 await self._stopping.wait()
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # a bug: say so, then let the supervisor restart the worker
+        except Exception as exc:  # a bug or a broken state file: the worker exits, the supervisor restarts it
             self.log.error("telegram channel crashed", error=repr(exc)[:500])
             self._error(f"internal error: {exc!r}"[:500])
-            raise
+            self.host.crash(f"telegram channel crashed: {exc!r}"[:500])
 
     async def _connect(self) -> bool:
         """getMe until it answers, then take or release the webhook. False when the token is refused."""
@@ -437,6 +440,11 @@ class TelegramChannel:
             try:
                 me = await self.api.call_once("getMe", timeout=10.0)
                 self.bot = me if isinstance(me, dict) else {}
+                if isinstance(self.bot.get("id"), int) and self.spool is not None:
+                    dropped = self.spool.bind_bot(self.bot["id"])
+                    if dropped is not None:  # a new token: the old bot's offset would make Telegram drop this one's updates
+                        self.log.warn("the account's bot changed: its offset starts afresh",  # noqa: G010 - ipc.logs.Logger.warn
+                                      bot=self.bot.get("username"), droppedUnfinished=dropped)
                 if self.mode == "polling":
                     await self.api.call("deleteWebhook", {"drop_pending_updates": False}, timeout=10.0)
                 else:

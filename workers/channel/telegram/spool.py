@@ -64,6 +64,15 @@ _MESSAGE_KINDS = ("message", "edited_message", "channel_post", "edited_channel_p
                   "chat_join_request", "chat_boost", "removed_chat_boost")
 
 
+MAX_UPDATE_ID = 2**63 - 1  # SQLite INTEGER; Telegram's ids are 32-bit
+
+
+def is_update(u: Any) -> bool:
+    """An object with an update_id SQLite can hold (a bool is not an id)."""
+    uid = u.get("update_id") if isinstance(u, dict) else None
+    return isinstance(uid, int) and not isinstance(uid, bool) and 0 <= uid <= MAX_UPDATE_ID
+
+
 def spool_path(state_dir: Path, account_id: str) -> Path:
     """`state_dir/telegram/<account>.sqlite`; an account id with other characters than [A-Za-z0-9_.-] gets a
     sanitised name plus a short hash (so two odd ids never share a file)."""
@@ -134,13 +143,29 @@ class IngressSpool:
     def has_room(self) -> bool:
         return self.open_count() < self.max_open
 
+    def bind_bot(self, bot_id: int) -> int | None:
+        """The spool is one bot's: update ids and the offset are per bot. When getMe names another bot
+        (the account's token changed), its offset and the previous bot's rows are dropped (their chats
+        are that bot's); returns how many unfinished rows were dropped, None when the bot is the same."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'bot_id'").fetchone()
+        if row is not None and row[0] == str(bot_id):
+            return None
+        dropped = 0
+        with write_tx(self.db):
+            if row is not None:  # (no bot recorded yet: the spool is adopted as this bot's)
+                (dropped,) = self.db.execute("SELECT count(*) FROM updates WHERE state != ?", (DONE,)).fetchone()
+                self.db.execute("DELETE FROM meta WHERE key = 'offset'")
+                self.db.execute("DELETE FROM updates")
+            self.db.execute("INSERT INTO meta (key, value) VALUES ('bot_id', ?) ON CONFLICT (key) DO UPDATE SET "
+                            "value = excluded.value", (str(bot_id),))
+        return dropped if row is not None else None
+
     def store(self, updates: list[dict[str, Any]], *, advance_offset: bool = True) -> list[int]:
         """Spool a batch (and, for polling, the offset that confirms it) in one durable transaction.
         Returns the update_ids that were new."""
         now = time.time()
         fresh: list[int] = []
-        valid = [u for u in updates if isinstance(u, dict) and isinstance(u.get("update_id"), int)
-                 and not isinstance(u.get("update_id"), bool)]
+        valid = [u for u in updates if is_update(u)]
         self.db.execute("PRAGMA synchronous=FULL")  # what Telegram forgets once confirmed must be on disk
         try:
             with write_tx(self.db):
