@@ -147,6 +147,17 @@ def gateway_probe(
     probe_cmd(url, token, password, timeout, json_, port, ssh, ssh_identity, ssh_auto)
 
 
+@gateway_app.command("discover")
+def gateway_discover(
+    timeout: int = typer.Option(2000, "--timeout", help="How long to browse and resolve, in ms."),
+    json_: bool = gc.JsonOpt,
+) -> None:
+    """Find gateways announcing _openclaw-gw._tcp over multicast DNS-SD (local.)."""
+    from .discover_cmd import discover_cmd
+
+    discover_cmd(timeout, json_)
+
+
 @app.command("health")
 def health(
     url: str | None = gc.UrlOpt, token: str | None = gc.TokenOpt, password: str | None = gc.PasswordOpt,

@@ -125,7 +125,7 @@ class HealthState:
         t0 = time.perf_counter()
         not_ready = self.tree.not_ready()
         snapshot: dict[str, Any] = {
-            "ok": not not_ready and self.tree.state is not None,
+            "ok": not self.tree.required_not_ready() and self.tree.state is not None,
             "ts": int(time.time() * 1000),
             "durationMs": 0,
             "plugins": {"loaded": [], "errors": [], "unavailable": []},

@@ -32,7 +32,7 @@ class TreeView:
                     "seq": self.stability_seq, "ts": int(time.time() * 1000), "type": "process.state",
                     "source": p.name, "state": p.state, "pid": p.pid, "reason": p.reason,
                 })
-        if not self.started and self.children and not self.not_ready():
+        if not self.started and self.children and not self.required_not_ready():
             self.started = True
         for callback in self.on_change:
             callback()
@@ -45,10 +45,21 @@ class TreeView:
         """Children that are not serving (starting, backing off, FATAL, stopping)."""
         return [p for p in self.children if p.state not in RUNNING]
 
+    def required_not_ready(self) -> list[control.ProcessInfo]:
+        return [p for p in self.not_ready() if not p.optional]
+
     def failing(self) -> list[str]:
-        """One line per child that is not ready, for /readyz."""
+        """One line per child that is not ready, for /readyz (optional ones are `degraded`)."""
+        return self._lines([p for p in self.not_ready() if not p.optional])
+
+    def degraded(self) -> list[str]:
+        """Optional subsystems (the advertiser) that are down: /readyz stays 200 and names them."""
+        return self._lines([p for p in self.not_ready() if p.optional])
+
+    @staticmethod
+    def _lines(procs: list[control.ProcessInfo]) -> list[str]:
         out = []
-        for p in self.not_ready():
+        for p in procs:
             line = f"{p.role}:{p.name} {p.state}"
             if p.reason:
                 line += f": {p.reason}"

@@ -35,6 +35,7 @@ ENUMS = {
     "gateway.auth.mode": AUTH_MODES,
     "gateway.reload.mode": RELOAD_MODES,
     "gateway.tailscale.mode": ("off", "serve", "funnel"),
+    "discovery.mdns.mode": ("off", "minimal", "full"),
     "logging.level": LOG_LEVELS,
     "logging.consoleLevel": LOG_LEVELS,
     "logging.consoleStyle": ("pretty", "compact", "json"),
@@ -162,6 +163,22 @@ class Hooks(msgspec.Struct, omit_defaults=True):
     path: str | None = None
 
 
+class DiscoveryMdns(msgspec.Struct, omit_defaults=True):
+    mode: Literal["off", "minimal", "full"] | None = None
+
+
+class DiscoveryWideArea(msgspec.Struct, omit_defaults=True):
+    enabled: bool | None = None
+    domain: Annotated[str, msgspec.Meta(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?\.?$")] | None = None
+
+
+class Discovery(msgspec.Struct, omit_defaults=True):
+    """`discovery.*` (the advertiser, workers/advertiser/): mDNS mode and the wide-area DNS-SD zone."""
+
+    mdns: DiscoveryMdns | None = None
+    wideArea: DiscoveryWideArea | None = None
+
+
 class Root(msgspec.Struct, omit_defaults=True):
     gateway: Gateway | None = None
     logging: Logging | None = None
@@ -172,6 +189,7 @@ class Root(msgspec.Struct, omit_defaults=True):
     models: dict[str, Any] | None = None
     meta: dict[str, Any] | None = None
     wizard: dict[str, Any] | None = None
+    discovery: Discovery | None = None
 
 
 KNOWN_SECTIONS = frozenset(

@@ -117,6 +117,7 @@ class ProcessInfo(msgspec.Struct, kw_only=True):
     last_exit: str | None = None
     reason: str | None = None  # why it is fatal / backing off
     channel_id: str | None = None
+    optional: bool = False  # an optional subsystem: degraded, not failing, when down (R13)
 
 
 class ReloadStatus(msgspec.Struct, kw_only=True):

@@ -2,7 +2,7 @@
 
     OPENCLAW_FAULTS="agent=exit-on-start;node=hang-after:20;channel:demo=ignore-term;frontend=slow-ready:2000"
 
-A target is a child name (`frontend`, `agent`, `node`, `channel:<id>`); several faults for
+A target is a child name (`frontend`, `agent`, `node`, `channel:<id>`, `advertiser`); several faults for
 one target are comma-separated. Faults:
 
 | fault          | effect                                                                 |
@@ -12,6 +12,8 @@ one target are comma-separated. Faults:
 | hang-after:N   | the N-th request blocks the event loop forever (a wedged process)      |
 | slow-ready:MS  | the process reports Ready MS milliseconds late                         |
 | ignore-term    | SIGTERM is ignored (the supervisor must escalate to SIGKILL)           |
+| raise:N        | the first N attempts of the process's optional work raise inside it    |
+|                | (the advertiser: publishing); it must catch, back off and retry (R13)  |
 
 "Request" means a WebSocket request for the front-end and a routed call for a worker.
 """
@@ -25,10 +27,14 @@ import time
 
 ENV = "OPENCLAW_FAULTS"
 _FLAGS = {"exit-on-start", "ignore-term"}
-_COUNTS = {"exit-after", "hang-after", "slow-ready"}
+_COUNTS = {"exit-after", "hang-after", "slow-ready", "raise"}
 
 
-_TARGET = re.compile(r"^(frontend|agent|node|channel:[a-z][a-z0-9_-]{0,31})$")
+_TARGET = re.compile(r"^(frontend|agent|node|advertiser|channel:[a-z][a-z0-9_-]{0,31})$")
+
+
+class InjectedFault(RuntimeError):
+    """Raised by `Faults.maybe_raise`: an injected failure of a subsystem, to be survived."""
 
 
 class FaultSpecError(ValueError):
@@ -36,7 +42,9 @@ class FaultSpecError(ValueError):
 
 
 class Faults:
-    __slots__ = ("target", "exit_on_start", "exit_after", "hang_after", "slow_ready_ms", "ignore_term", "requests")
+    __slots__ = (
+        "target", "exit_on_start", "exit_after", "hang_after", "slow_ready_ms", "ignore_term", "requests", "raises_left",
+    )
 
     def __init__(self, target: str) -> None:
         self.target = target
@@ -46,6 +54,13 @@ class Faults:
         self.slow_ready_ms = 0
         self.ignore_term = False
         self.requests = 0
+        self.raises_left = 0
+
+    def maybe_raise(self, what: str) -> None:
+        """`raise:N`: the first N calls raise InjectedFault."""
+        if self.raises_left > 0:
+            self.raises_left -= 1
+            raise InjectedFault(f"fault injected: raise in {what} ({self.raises_left} left)")
 
     def on_start(self) -> None:
         if self.exit_on_start:
@@ -75,7 +90,7 @@ def parse(spec: str) -> dict[str, Faults]:
         if not sep or not target or not faults.strip():
             raise FaultSpecError(f"{ENV}: expected target=fault[,fault], got {part!r}")
         if not _TARGET.match(target):
-            raise FaultSpecError(f"{ENV}: unknown target {target!r} (frontend, agent, node, channel:<id>)")
+            raise FaultSpecError(f"{ENV}: unknown target {target!r} (frontend, agent, node, advertiser, channel:<id>)")
         f = out.setdefault(target, Faults(target))
         for item in filter(None, (x.strip() for x in faults.split(","))):
             name, _, arg = item.partition(":")
@@ -90,12 +105,14 @@ def parse(spec: str) -> dict[str, Faults]:
                     f.exit_after = n
                 elif name == "hang-after":
                     f.hang_after = n
+                elif name == "raise":
+                    f.raises_left = n
                 else:
                     f.slow_ready_ms = n
             else:
                 raise FaultSpecError(
                     f"{ENV}: unknown fault {item!r} for {target} "
-                    "(exit-on-start, exit-after:N, hang-after:N, slow-ready:MS, ignore-term)"
+                    "(exit-on-start, exit-after:N, hang-after:N, slow-ready:MS, ignore-term, raise:N)"
                 )
     return out
 

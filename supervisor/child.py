@@ -98,6 +98,10 @@ class Child:
     stale: bool = False  # config changed while STARTING: replace it once Ready
     timer_token: int = 0  # bumps on every transition, so old timers are ignored
 
+    def __post_init__(self) -> None:
+        if self.spec.optional:
+            self.policy = CrashPolicy.optional()
+
     @property
     def name(self) -> str:
         return self.spec.name

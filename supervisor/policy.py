@@ -42,6 +42,11 @@ class CrashPolicy:
     crashes: deque[float] = field(default_factory=deque)
     spawns: deque[float] = field(default_factory=deque)
 
+    @classmethod
+    def optional(cls) -> CrashPolicy:
+        """An optional subsystem (R13): restarted with backoff capped at 60 s, never FATAL for crashing."""
+        return cls(max_crashes=1 << 30, backoff=Backoff(cap_s=60.0))
+
     def record_spawn(self, now: float) -> None:
         self.spawns.append(now)
         while self.spawns and now - self.spawns[0] >= self.spawn_window_s:

@@ -94,6 +94,10 @@ class ReloadApplier:
                 plan.rebind = False
                 moved = [p for p in plan.restart_frontend if under(p, LISTENER_PATHS)]
                 plan.restart_frontend = [p for p in plan.restart_frontend if p not in moved]
+                for name in list(plan.hot):  # nobody announces an address we do not listen on
+                    plan.hot[name] = [p for p in plan.hot[name] if p not in moved]
+                    if not plan.hot[name]:
+                        del plan.hot[name]
                 plan.pending = sorted(set(plan.pending) | set(moved))
         if plan.pending:  # the pending paths keep their running values
             done = [p for p in plan.paths if p not in set(plan.pending)]
@@ -137,7 +141,7 @@ class ReloadApplier:
                 await tree.replace(name)
         for name in plan.stop:
             if name in tree.children:
-                tree.stop(name, "channel removed from the config")
+                tree.stop(name, "no longer in the config")
         if plan.restart_frontend:
             sup.frontend_restart = True
             tree.stop("frontend", "gateway restarting", RESTART_EXPECTED_MS)

@@ -22,6 +22,8 @@ from .specs import ChildSpec
 
 # Paths whose only effect is through the listening address (and the auth mode, for the first list).
 LISTENER_PATHS = ("gateway.port", "gateway.bind", "gateway.customBindHost")
+# What the advertiser announces of the gateway besides discovery.*: it re-announces when they change.
+ANNOUNCED_PATHS = (*LISTENER_PATHS, "gateway.tls")
 _LISTENER_OR_AUTH_PATHS = (*LISTENER_PATHS, "gateway.auth.mode")
 
 
@@ -103,11 +105,9 @@ def plan_reload(
     workers = [n for n, s in new_specs.items() if s.role == "worker"]
     old_accounts, new_accounts = channel_accounts(old_cfg, {}), channel_accounts(new_cfg, {})
     for name in sorted(new_specs.keys() - old_specs.keys()):
-        cid = new_specs[name].channel_id or ""
-        plan.start[name] = _channel_paths(paths, cid) or [_section_path(cid)]
+        plan.start[name] = _own_paths(paths, new_specs[name])
     for name in sorted(old_specs.keys() - new_specs.keys()):
-        cid = old_specs[name].channel_id or ""
-        plan.stop[name] = _channel_paths(paths, cid) or [_section_path(cid)]
+        plan.stop[name] = _own_paths(paths, old_specs[name])
     # a channel account restarts only when its own effective section changed
     changed_channels = {
         f"channel:{cid}" for cid, acct in new_accounts.items()
@@ -151,17 +151,33 @@ def plan_reload(
                 plan.ignored.append(path)  # a disabled channel, or no account's effective section changed
         elif effect is Effect.RESTART_FRONTEND:
             plan.restart_frontend.append(path)
+        elif effect is Effect.ADVERTISER:
+            if "advertiser" in old_specs and "advertiser" in new_specs:
+                plan.hot.setdefault("advertiser", []).append(path)
+            elif "advertiser" not in plan.start and "advertiser" not in plan.stop:
+                plan.ignored.append(path)  # discovery stays off (e.g. OPENCLAW_DISABLE_BONJOUR)
 
     if plan.restart_frontend and all(under(p, _LISTENER_OR_AUTH_PATHS) for p in plan.restart_frontend):
         if not _listener_changed(old_gw, new_gw) and old_gw.auth_mode == new_gw.auth_mode:
             plan.ignored.extend(plan.restart_frontend)  # overridden by --port/--bind/--auth or env
             plan.restart_frontend = []
     plan.rebind = bool(plan.restart_frontend) and _listener_changed(old_gw, new_gw)
+    if "advertiser" in old_specs and "advertiser" in new_specs:  # it announces the port, bind and TLS
+        announced = [p for p in plan.restart_frontend if under(p, ANNOUNCED_PATHS)]
+        if announced and (plan.rebind or not all(under(p, LISTENER_PATHS) for p in announced)):
+            plan.hot.setdefault("advertiser", []).extend(announced)
     _apply_mode(plan, workers)
     if plan.restart_frontend:  # a new front-end reads the new config anyway
         plan.hot.pop("frontend", None)
         plan.rotate_credentials = False
     return plan
+
+
+def _own_paths(paths: list[str], spec: ChildSpec) -> list[str]:
+    """The changed paths that start or stop this child (a channel account's section, or discovery.*)."""
+    if spec.channel_id is None:
+        return [p for p in paths if under(p, ("discovery",))] or [spec.name]
+    return _channel_paths(paths, spec.channel_id) or [_section_path(spec.channel_id)]
 
 
 def _section_path(channel_id: str) -> str:

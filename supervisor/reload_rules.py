@@ -17,6 +17,7 @@ class Effect(str, enum.Enum):
     REPLACE_NODE = "replace-node"  # a new node worker, blue/green
     CHANNEL = "channel"  # channels.<id>: that channel's worker only (start / replace / stop)
     RESTART_FRONTEND = "restart-frontend"  # a new front-end (clients get shutdown + 1012)
+    ADVERTISER = "advertiser"  # discovery.*: pushed to the advertiser (re-announced), or it starts / stops
 
 
 RULES: dict[str, Effect] = {
@@ -48,6 +49,7 @@ RULES: dict[str, Effect] = {
     "memory.search": Effect.REPLACE_AGENT,  # the embedding index is built at start (upstream: restart)
     "session": Effect.HOT_AGENT,
     "channels": Effect.CHANNEL,
+    "discovery": Effect.ADVERTISER,
     "meta": Effect.NONE,
     "wizard": Effect.NONE,
 }

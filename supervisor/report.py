@@ -49,6 +49,7 @@ def tree_state(
                 rss_bytes=_rss(proc.pid) if with_rss and proc and not proc.exited else None,
                 uptime_ms=int(proc.uptime(now) * 1000) if proc and not proc.exited else None,
                 last_exit=child.last_exit, reason=child.reason, channel_id=child.spec.channel_id,
+                optional=child.spec.optional,
             )
         )
     return control.TreeState(processes=rows, generation=generation, reload=config.status)

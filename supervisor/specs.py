@@ -1,5 +1,9 @@
-"""Which processes exist, derived from config: the front-end, the agent and node workers, and one
-channel worker per enabled channel account (ipc/channels_config.py)."""
+"""Which processes exist, derived from config: the front-end, the agent and node workers, one
+channel worker per enabled channel account (ipc/channels_config.py), and the optional advertiser
+(DNS-SD, ipc/discovery_config.py).
+
+An *optional* child is a subsystem the gateway serves without (field report R13): it is never
+given up on (backoff capped at 60 s instead of FATAL) and /readyz lists it as degraded, not failing."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from openclaw.ipc.channels_config import channel_accounts
+from openclaw.ipc.discovery_config import resolve_discovery
 
 
 @dataclass(frozen=True)
@@ -17,11 +22,15 @@ class ChildSpec:
     module: str  # run as `python -m <module>`
     title: str  # process title
     channel_id: str | None = None
+    optional: bool = False  # fails soft: restarted with backoff forever, never FATAL, never un-ready
 
 
 FRONTEND = ChildSpec("frontend", "frontend", "frontend", "openclaw.frontend", "openclaw-gateway: frontend")
 AGENT = ChildSpec("agent", "worker", "agent", "openclaw.workers.agent", "openclaw-gateway: worker agent")
 NODE = ChildSpec("node", "worker", "node", "openclaw.workers.node", "openclaw-gateway: worker node")
+ADVERTISER = ChildSpec(
+    "advertiser", "worker", "advertiser", "openclaw.workers.advertiser", "openclaw-gateway: advertiser", optional=True,
+)
 
 
 def channel_spec(channel_id: str) -> ChildSpec:
@@ -43,4 +52,6 @@ def derive_specs(config: dict[str, Any], env: dict[str, str] | None = None) -> d
     for cid in configured_channels(config, env):
         spec = channel_spec(cid)
         specs[spec.name] = spec
+    if resolve_discovery(config, env).active:
+        specs[ADVERTISER.name] = ADVERTISER
     return specs

@@ -26,6 +26,7 @@ async def ready(request: web.Request) -> web.Response:
     body = {
         "ready": not failing,
         "failing": failing,
+        "degraded": svc.tree.degraded(),
         "uptimeMs": svc.uptime_ms(),
         "children": [{"name": p.name, "state": p.state, "reason": p.reason} for p in svc.tree.children],
         "eventLoop": svc.loop_monitor.snapshot(),
@@ -40,7 +41,7 @@ async def startup(request: web.Request) -> web.Response:
     if svc.draining:
         return json_response({"ok": False, "status": "draining", **body}, status=503)
     if not svc.tree.started:
-        pending = ", ".join(p.name for p in svc.tree.not_ready()) or "supervisor"
+        pending = ", ".join(p.name for p in svc.tree.required_not_ready()) or "supervisor"
         return json_response({"ok": False, "status": "starting", "pendingReason": f"starting {pending}", **body}, status=503)
     return json_response({"ok": True, "status": "started", **body})
 

@@ -109,7 +109,7 @@ class Dispatcher:
             caller = envelope.CallerInfo(conn.conn_id, p.client_id, p.client_mode, p.role, list(p.scopes), p.device_id or "")
             router.forward(conn, req.id, slot, method, raw_params, caller, policy.call_timeout_s(method, raw_params))
             return None
-        if self.svc.tree.not_ready():
+        if self.svc.tree.required_not_ready():
             raise unavailable("gateway starting; retry shortly", retry_after_ms=500, details={"reason": "workers-starting"})
         raise invalid_request(f"unknown method: {method}")
 

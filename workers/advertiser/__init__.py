@@ -1,0 +1,1 @@
+"""The DNS-SD advertiser (a supervised optional child): see worker.py."""
