@@ -160,8 +160,10 @@ class HealthState:
             }
             for p in self.tree.children
         }
-        if not_ready:
-            snapshot["degradedReasons"] = [f"{p.name} {p.state}" + (f": {p.reason}" if p.reason else "") for p in not_ready]
+        if not_ready or self.tree.degraded():
+            snapshot["degradedReasons"] = [
+                f"{p.name} {p.state}" + (f": {p.reason}" if p.reason else "") for p in [*not_ready, *self.tree.degraded()]
+            ]
         snapshot["eventLoop"] = self.loop_monitor.snapshot()
         snapshot["durationMs"] = int((time.perf_counter() - t0) * 1000)
         self.ok = snapshot["ok"]

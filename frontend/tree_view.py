@@ -11,6 +11,7 @@ from typing import Any
 from openclaw.ipc import control
 
 RUNNING = frozenset({"running", "replacing"})
+OPTIONAL_KINDS = frozenset({"canvas"})  # fail soft (R13): shown degraded when down, never hold readiness back
 STABILITY_CAPACITY = 1000
 
 
@@ -42,8 +43,12 @@ class TreeView:
         return [p for p in self.state.processes if p.role != "supervisor"] if self.state else []
 
     def not_ready(self) -> list[control.ProcessInfo]:
-        """Children that are not serving (starting, backing off, FATAL, stopping)."""
-        return [p for p in self.children if p.state not in RUNNING]
+        """Children that are not serving (starting, backing off, FATAL, stopping); optional ones aside."""
+        return [p for p in self.children if p.state not in RUNNING and p.kind not in OPTIONAL_KINDS]
+
+    def degraded(self) -> list[control.ProcessInfo]:
+        """Optional children that are not serving: named in `health`, /readyz stays 200."""
+        return [p for p in self.children if p.state not in RUNNING and p.kind in OPTIONAL_KINDS]
 
     def failing(self) -> list[str]:
         """One line per child that is not ready, for /readyz."""

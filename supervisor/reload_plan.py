@@ -103,11 +103,9 @@ def plan_reload(
     workers = [n for n, s in new_specs.items() if s.role == "worker"]
     old_accounts, new_accounts = channel_accounts(old_cfg, {}), channel_accounts(new_cfg, {})
     for name in sorted(new_specs.keys() - old_specs.keys()):
-        cid = new_specs[name].channel_id or ""
-        plan.start[name] = _channel_paths(paths, cid) or [_section_path(cid)]
+        plan.start[name] = _own_paths(paths, new_specs[name])
     for name in sorted(old_specs.keys() - new_specs.keys()):
-        cid = old_specs[name].channel_id or ""
-        plan.stop[name] = _channel_paths(paths, cid) or [_section_path(cid)]
+        plan.stop[name] = _own_paths(paths, old_specs[name])
     # a channel account restarts only when its own effective section changed
     changed_channels = {
         f"channel:{cid}" for cid, acct in new_accounts.items()
@@ -151,6 +149,11 @@ def plan_reload(
                 plan.ignored.append(path)  # a disabled channel, or no account's effective section changed
         elif effect is Effect.RESTART_FRONTEND:
             plan.restart_frontend.append(path)
+        elif effect is Effect.HOT_CANVAS:
+            if "canvas" in old_specs and "canvas" in new_specs:
+                plan.hot.setdefault("canvas", []).append(path)
+            elif "canvas" not in plan.start and "canvas" not in plan.stop:
+                plan.ignored.append(path)  # the canvas host is off (OPENCLAW_SKIP_CANVAS_HOST)
 
     if plan.restart_frontend and all(under(p, _LISTENER_OR_AUTH_PATHS) for p in plan.restart_frontend):
         if not _listener_changed(old_gw, new_gw) and old_gw.auth_mode == new_gw.auth_mode:
@@ -158,10 +161,21 @@ def plan_reload(
             plan.restart_frontend = []
     plan.rebind = bool(plan.restart_frontend) and _listener_changed(old_gw, new_gw)
     _apply_mode(plan, workers)
+    canvas_moved = (old_gw.canvas_port, old_gw.bind_hosts) != (new_gw.canvas_port, new_gw.bind_hosts)
+    if plan.rebind and canvas_moved and "canvas" in old_specs and "canvas" in new_specs:
+        # the canvas host follows the gateway's address (port + 4, the same hosts): it rebinds itself
+        plan.hot.setdefault("canvas", []).extend(p for p in plan.restart_frontend if under(p, LISTENER_PATHS))
     if plan.restart_frontend:  # a new front-end reads the new config anyway
         plan.hot.pop("frontend", None)
         plan.rotate_credentials = False
     return plan
+
+
+def _own_paths(paths: list[str], spec: ChildSpec) -> list[str]:
+    """The changed paths that start or stop this child (a channel account's section, canvasHost)."""
+    if spec.channel_id is not None:
+        return _channel_paths(paths, spec.channel_id) or [_section_path(spec.channel_id)]
+    return [p for p in paths if classify(p) is Effect.HOT_CANVAS] or ["canvasHost"]
 
 
 def _section_path(channel_id: str) -> str:
@@ -216,7 +230,7 @@ def _apply_mode(plan: ReloadPlan, workers: list[str]) -> None:
         for name, paths in plan.hot.items():
             if name == "frontend":
                 plan.restart_frontend.extend(p for p in paths if p not in plan.restart_frontend)
-            elif name in workers:
+            elif name in workers and name != "canvas":
                 plan.replace.setdefault(name, []).extend(paths)
-        plan.hot = {}
+        plan.hot = {n: p for n, p in plan.hot.items() if n == "canvas"}  # it applies its changes in place
         plan.rotate_credentials = False

@@ -17,6 +17,7 @@ class Effect(str, enum.Enum):
     REPLACE_NODE = "replace-node"  # a new node worker, blue/green
     CHANNEL = "channel"  # channels.<id>: that channel's worker only (start / replace / stop)
     RESTART_FRONTEND = "restart-frontend"  # a new front-end (clients get shutdown + 1012)
+    HOT_CANVAS = "hot-canvas"  # pushed to the canvas host (it rebinds or changes its root itself)
 
 
 RULES: dict[str, Effect] = {
@@ -48,6 +49,8 @@ RULES: dict[str, Effect] = {
     "memory.search": Effect.REPLACE_AGENT,  # the embedding index is built at start (upstream: restart)
     "session": Effect.HOT_AGENT,
     "channels": Effect.CHANNEL,
+    "canvasHost": Effect.HOT_CANVAS,
+    "gateway.canvasHost": Effect.HOT_CANVAS,
     "meta": Effect.NONE,
     "wizard": Effect.NONE,
 }

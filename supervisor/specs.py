@@ -1,11 +1,13 @@
-"""Which processes exist, derived from config: the front-end, the agent and node workers, and one
-channel worker per enabled channel account (ipc/channels_config.py)."""
+"""Which processes exist, derived from config: the front-end, the agent and node workers, one
+channel worker per enabled channel account (ipc/channels_config.py), and the canvas host unless
+it is turned off (ipc/canvas_config.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from openclaw.ipc import canvas_config
 from openclaw.ipc.channels_config import channel_accounts
 
 
@@ -22,6 +24,7 @@ class ChildSpec:
 FRONTEND = ChildSpec("frontend", "frontend", "frontend", "openclaw.frontend", "openclaw-gateway: frontend")
 AGENT = ChildSpec("agent", "worker", "agent", "openclaw.workers.agent", "openclaw-gateway: worker agent")
 NODE = ChildSpec("node", "worker", "node", "openclaw.workers.node", "openclaw-gateway: worker node")
+CANVAS = ChildSpec("canvas", "worker", "canvas", "openclaw.workers.canvas", "openclaw-gateway: canvas")
 
 
 def channel_spec(channel_id: str) -> ChildSpec:
@@ -43,4 +46,6 @@ def derive_specs(config: dict[str, Any], env: dict[str, str] | None = None) -> d
     for cid in configured_channels(config, env):
         spec = channel_spec(cid)
         specs[spec.name] = spec
+    if canvas_config.enabled(config, env):
+        specs[CANVAS.name] = CANVAS
     return specs

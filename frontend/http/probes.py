@@ -28,6 +28,7 @@ async def ready(request: web.Request) -> web.Response:
         "failing": failing,
         "uptimeMs": svc.uptime_ms(),
         "children": [{"name": p.name, "state": p.state, "reason": p.reason} for p in svc.tree.children],
+        "degraded": [f"{p.role}:{p.name} {p.state}" + (f": {p.reason}" if p.reason else "") for p in svc.tree.degraded()],
         "eventLoop": svc.loop_monitor.snapshot(),
     }
     return json_response(body, status=200 if not failing else 503)
