@@ -96,6 +96,11 @@ def test_files_types_headers_ranges_head_on_port_plus_4(make_gateway, home: Home
     cport = port + 4
     assert info["port"] == cport and info["root"] == str(root)
     assert info["url"] == f"http://127.0.0.1:{cport}{PREFIX}"
+    c = open_client(gw.url)
+    try:
+        assert c.call("status")["payload"]["supervision"]["canvasHost"]["port"] == cport
+    finally:
+        c.close()
 
     types = {
         "index.html": "text/html; charset=utf-8", "app.js": "text/javascript; charset=utf-8",
@@ -157,7 +162,7 @@ def test_no_way_out_of_the_root(make_gateway, home: Home, tmp_path: Path) -> Non
     (root / "escape-dir").symlink_to(outside)
     (root / "abs").symlink_to("/etc")
     os.mkfifo(root / "pipe.txt")  # opening it must neither block nor serve it
-    gw = make_gateway(env=canvas_env(home))
+    gw = make_gateway(env=canvas_env(home))  # --port 0: an ephemeral canvas port, found in health
     cport = canvas_info(gw)["port"]
     refused = [
         "../secret.txt", "%2e%2e/secret.txt", "..%2fsecret.txt", "..%5csecret.txt", "a/../../secret.txt",
