@@ -42,19 +42,24 @@ class TreeView:
         return [p for p in self.state.processes if p.role != "supervisor"] if self.state else []
 
     def not_ready(self) -> list[control.ProcessInfo]:
-        """Children that are not serving (starting, backing off, FATAL, stopping)."""
+        """Children that are not serving (starting, backing off, FATAL, stopping), optional ones included."""
         return [p for p in self.children if p.state not in RUNNING]
 
     def required_not_ready(self) -> list[control.ProcessInfo]:
+        """What holds readiness back: the not-serving children that are not optional."""
         return [p for p in self.not_ready() if not p.optional]
 
+    def degraded_children(self) -> list[control.ProcessInfo]:
+        """Optional subsystems (canvas host, advertiser) that are down: named in `health`, /readyz stays 200."""
+        return [p for p in self.not_ready() if p.optional]
+
     def failing(self) -> list[str]:
-        """One line per child that is not ready, for /readyz (optional ones are `degraded`)."""
-        return self._lines([p for p in self.not_ready() if not p.optional])
+        """One line per required child that is not ready, for /readyz."""
+        return self._lines(self.required_not_ready())
 
     def degraded(self) -> list[str]:
-        """Optional subsystems (the advertiser) that are down: /readyz stays 200 and names them."""
-        return self._lines([p for p in self.not_ready() if p.optional])
+        """One line per optional child that is down, for /readyz `degraded`."""
+        return self._lines(self.degraded_children())
 
     @staticmethod
     def _lines(procs: list[control.ProcessInfo]) -> list[str]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 
+from . import canvas_config
 from .config_file import LoadedConfig
 from .config_schema import AUTH_MODES, BIND_MODES, RELOAD_MODES, first_error_text, validate
 from .errors import ConfigRefusal
@@ -63,6 +64,7 @@ class ResolvedGateway(msgspec.Struct, kw_only=True):
     handshake_timeout_ms: int = 15000
     control_ui_enabled: bool = True
     restart_allowed: bool = True  # commands.restart; false blocks SIGUSR1 and restart RPCs
+    canvas_port: int | None = None  # the canvas host's port as asked (0: ephemeral); None: off (ipc/canvas_config.py)
 
 
 def config_value(data: dict[str, Any], dotted: str, default: Any = None) -> Any:
@@ -271,4 +273,5 @@ def resolve_gateway(
         control_ui_enabled=bool(ui_enabled),
         log_level=log_level,
         restart_allowed=config_value(data, "commands.restart", True) is not False,
+        canvas_port=canvas_config.resolve_port(data, env, port),
     )

@@ -118,6 +118,13 @@ class GatewayTools(msgspec.Struct, omit_defaults=True):
     deny: list[str] | None = None
 
 
+class CanvasHost(_Closed):
+    enabled: bool | None = None
+    port: Port | None = None
+    root: str | None = None
+    liveReload: bool | None = None  # upstream's key; accepted, no effect here
+
+
 class Gateway(_Closed):
     mode: Literal["local", "remote"] | None = None
     port: Port | None = None
@@ -140,7 +147,7 @@ class Gateway(_Closed):
     cliAgents: dict[str, Any] | None = None
     push: dict[str, Any] | None = None
     portals: dict[str, Any] | None = None
-    canvasHost: dict[str, Any] | None = None
+    canvasHost: CanvasHost | None = None  # seed 004's place; the top-level section wins
 
 
 class Logging(msgspec.Struct, omit_defaults=True):
@@ -185,6 +192,7 @@ class Root(msgspec.Struct, omit_defaults=True):
     commands: Commands | None = None
     channels: dict[str, Any] | None = None  # each section checked with its id in the path
     hooks: Hooks | None = None
+    canvasHost: CanvasHost | None = None  # ipc/canvas_config.py
     agents: dict[str, Any] | None = None
     models: dict[str, Any] | None = None
     meta: dict[str, Any] | None = None

@@ -30,7 +30,7 @@ _FLAGS = {"exit-on-start", "ignore-term"}
 _COUNTS = {"exit-after", "hang-after", "slow-ready", "raise"}
 
 
-_TARGET = re.compile(r"^(frontend|agent|node|advertiser|channel:[a-z][a-z0-9_-]{0,31})$")
+_TARGET = re.compile(r"^(frontend|agent|node|advertiser|canvas|channel:[a-z][a-z0-9_-]{0,31})$")
 
 
 class InjectedFault(RuntimeError):
@@ -90,7 +90,7 @@ def parse(spec: str) -> dict[str, Faults]:
         if not sep or not target or not faults.strip():
             raise FaultSpecError(f"{ENV}: expected target=fault[,fault], got {part!r}")
         if not _TARGET.match(target):
-            raise FaultSpecError(f"{ENV}: unknown target {target!r} (frontend, agent, node, advertiser, channel:<id>)")
+            raise FaultSpecError(f"{ENV}: unknown target {target!r} (frontend, agent, node, advertiser, canvas, channel:<id>)")
         f = out.setdefault(target, Faults(target))
         for item in filter(None, (x.strip() for x in faults.split(","))):
             name, _, arg = item.partition(":")

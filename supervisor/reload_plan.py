@@ -156,6 +156,11 @@ def plan_reload(
                 plan.hot.setdefault("advertiser", []).append(path)
             elif "advertiser" not in plan.start and "advertiser" not in plan.stop:
                 plan.ignored.append(path)  # discovery stays off (e.g. OPENCLAW_DISABLE_BONJOUR)
+        elif effect is Effect.HOT_CANVAS:
+            if "canvas" in old_specs and "canvas" in new_specs:
+                plan.hot.setdefault("canvas", []).append(path)
+            elif "canvas" not in plan.start and "canvas" not in plan.stop:
+                plan.ignored.append(path)  # the canvas host is off (OPENCLAW_SKIP_CANVAS_HOST)
 
     if plan.restart_frontend and all(under(p, _LISTENER_OR_AUTH_PATHS) for p in plan.restart_frontend):
         if not _listener_changed(old_gw, new_gw) and old_gw.auth_mode == new_gw.auth_mode:
@@ -167,6 +172,10 @@ def plan_reload(
         if announced and (plan.rebind or not all(under(p, LISTENER_PATHS) for p in announced)):
             plan.hot.setdefault("advertiser", []).extend(announced)
     _apply_mode(plan, workers)
+    canvas_moved = (old_gw.canvas_port, old_gw.bind_hosts) != (new_gw.canvas_port, new_gw.bind_hosts)
+    if plan.rebind and canvas_moved and "canvas" in old_specs and "canvas" in new_specs:
+        # the canvas host follows the gateway's address (port + 4, the same hosts): it rebinds itself
+        plan.hot.setdefault("canvas", []).extend(p for p in plan.restart_frontend if under(p, LISTENER_PATHS))
     if plan.restart_frontend:  # a new front-end reads the new config anyway
         plan.hot.pop("frontend", None)
         plan.rotate_credentials = False
@@ -174,10 +183,12 @@ def plan_reload(
 
 
 def _own_paths(paths: list[str], spec: ChildSpec) -> list[str]:
-    """The changed paths that start or stop this child (a channel account's section, or discovery.*)."""
-    if spec.channel_id is None:
-        return [p for p in paths if under(p, ("discovery",))] or [spec.name]
-    return _channel_paths(paths, spec.channel_id) or [_section_path(spec.channel_id)]
+    """The changed paths that start or stop this child (a channel account's section, canvasHost, discovery.*)."""
+    if spec.channel_id is not None:
+        return _channel_paths(paths, spec.channel_id) or [_section_path(spec.channel_id)]
+    if spec.kind == "canvas":
+        return [p for p in paths if classify(p) is Effect.HOT_CANVAS] or ["canvasHost"]
+    return [p for p in paths if under(p, ("discovery",))] or [spec.name]
 
 
 def _section_path(channel_id: str) -> str:
@@ -232,7 +243,7 @@ def _apply_mode(plan: ReloadPlan, workers: list[str]) -> None:
         for name, paths in plan.hot.items():
             if name == "frontend":
                 plan.restart_frontend.extend(p for p in paths if p not in plan.restart_frontend)
-            elif name in workers:
+            elif name in workers and name != "canvas":
                 plan.replace.setdefault(name, []).extend(paths)
-        plan.hot = {}
+        plan.hot = {n: p for n, p in plan.hot.items() if n == "canvas"}  # it applies its changes in place
         plan.rotate_credentials = False

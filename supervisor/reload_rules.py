@@ -18,6 +18,7 @@ class Effect(str, enum.Enum):
     CHANNEL = "channel"  # channels.<id>: that channel's worker only (start / replace / stop)
     RESTART_FRONTEND = "restart-frontend"  # a new front-end (clients get shutdown + 1012)
     ADVERTISER = "advertiser"  # discovery.*: pushed to the advertiser (re-announced), or it starts / stops
+    HOT_CANVAS = "hot-canvas"  # pushed to the canvas host (it rebinds or changes its root itself)
 
 
 RULES: dict[str, Effect] = {
@@ -50,6 +51,8 @@ RULES: dict[str, Effect] = {
     "session": Effect.HOT_AGENT,
     "channels": Effect.CHANNEL,
     "discovery": Effect.ADVERTISER,
+    "canvasHost": Effect.HOT_CANVAS,
+    "gateway.canvasHost": Effect.HOT_CANVAS,
     "meta": Effect.NONE,
     "wizard": Effect.NONE,
 }

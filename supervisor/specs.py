@@ -1,6 +1,6 @@
 """Which processes exist, derived from config: the front-end, the agent and node workers, one
-channel worker per enabled channel account (ipc/channels_config.py), and the optional advertiser
-(DNS-SD, ipc/discovery_config.py).
+channel worker per enabled channel account (ipc/channels_config.py), the canvas host unless it is
+turned off (ipc/canvas_config.py), and the optional advertiser (DNS-SD, ipc/discovery_config.py).
 
 An *optional* child is a subsystem the gateway serves without (field report R13): it is never
 given up on (backoff capped at 60 s instead of FATAL) and /readyz lists it as degraded, not failing."""
@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from openclaw.ipc import canvas_config
 from openclaw.ipc.channels_config import channel_accounts
 from openclaw.ipc.discovery_config import resolve_discovery
 
@@ -30,6 +31,9 @@ AGENT = ChildSpec("agent", "worker", "agent", "openclaw.workers.agent", "opencla
 NODE = ChildSpec("node", "worker", "node", "openclaw.workers.node", "openclaw-gateway: worker node")
 ADVERTISER = ChildSpec(
     "advertiser", "worker", "advertiser", "openclaw.workers.advertiser", "openclaw-gateway: advertiser", optional=True,
+)
+CANVAS = ChildSpec(
+    "canvas", "worker", "canvas", "openclaw.workers.canvas", "openclaw-gateway: canvas", optional=True,
 )
 
 
@@ -52,6 +56,8 @@ def derive_specs(config: dict[str, Any], env: dict[str, str] | None = None) -> d
     for cid in configured_channels(config, env):
         spec = channel_spec(cid)
         specs[spec.name] = spec
+    if canvas_config.enabled(config, env):
+        specs[CANVAS.name] = CANVAS
     if resolve_discovery(config, env).active:
         specs[ADVERTISER.name] = ADVERTISER
     return specs

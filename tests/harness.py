@@ -74,6 +74,7 @@ class Home:
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPENCLAW_") and k != "TELEGRAM_BOT_TOKEN"}
         # a Telegram account without apiRoot must not reach api.telegram.org from a test
         env.update(HOME=str(self.home), OPENCLAW_HOME=str(self.home), NO_COLOR="1", OPENCLAW_TELEGRAM_API_ROOT=NO_TELEGRAM)
+        env["OPENCLAW_SKIP_CANVAS_HOST"] = "1"  # no listener on port + 4 unless a test asks (OPENCLAW_SKIP_CANVAS_HOST="0")
         env.update(extra)
         return env
 
@@ -227,6 +228,8 @@ class Gateway:
                 out[title.rsplit(" ", 1)[1]] = k.pid
             elif title.startswith("openclaw-gateway: channel "):
                 out["channel:" + title.rsplit(" ", 1)[1]] = k.pid
+            elif title == "openclaw-gateway: canvas":
+                out["canvas"] = k.pid
         return out
 
     def wait_applied(self, config_hash: str | None = None, timeout: float = 10.0) -> dict[str, Any]:

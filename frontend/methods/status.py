@@ -86,6 +86,14 @@ def _cli_projection(svc: Services, health: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _canvas(health: dict[str, Any], asked_port: int | None, admin: bool) -> dict[str, Any]:
+    """Where the canvas host listens (its own report: the port is ephemeral when the gateway's is)."""
+    info = health.get("canvasHost")
+    if not isinstance(info, dict):
+        return {"enabled": asked_port is not None, "port": None}
+    return info if admin else {k: v for k, v in info.items() if k != "root"}
+
+
 async def status(svc: Services, conn: Connection, raw: bytes) -> bytes:
     p = decode(raw, StatusParams, "status")
     tree = (await svc.supervisor.status()).state
@@ -136,6 +144,7 @@ async def status(svc: Services, conn: Connection, raw: bytes) -> bytes:
             "inflightCalls": len(svc.router.pending),
             "configReload": reload_view(tree.reload, g.reload_mode),
             "listen": {"port": g.port, "bindMode": g.bind_mode, "bindHosts": g.bind_hosts, "authMode": g.auth_mode},
+            "canvasHost": _canvas(health, g.canvas_port, admin),
             **({"configPath": g.config_path, "stateDir": g.state_dir, "profile": g.profile or "default"} if admin else {}),
         },
     })

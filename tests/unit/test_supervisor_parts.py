@@ -144,7 +144,8 @@ def gw(**kw) -> ResolvedGateway:
 
 
 def plan(old: dict, new: dict, mode: str = "hybrid", old_gw: ResolvedGateway | None = None, new_gw: ResolvedGateway | None = None):
-    return plan_reload(old, new, derive_specs(old, {}), derive_specs(new, {}), old_gw or gw(), new_gw or gw(), mode)
+    no_canvas = {"OPENCLAW_SKIP_CANVAS_HOST": "1"}  # tests/unit/test_canvas_parts.py plans the canvas host
+    return plan_reload(old, new, derive_specs(old, no_canvas), derive_specs(new, no_canvas), old_gw or gw(), new_gw or gw(), mode)
 
 
 def test_plan_channels_added_changed_removed_and_disabled() -> None:

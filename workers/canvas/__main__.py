@@ -1,0 +1,5 @@
+from openclaw.workers.runtime import run_worker
+
+from .host import CanvasHost
+
+run_worker(CanvasHost)
