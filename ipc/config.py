@@ -22,6 +22,7 @@ from .errors import ConfigRefusal
 from .launch import LaunchOptions
 from .log_files import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_FILES, DEFAULT_RETENTION_DAYS, configured_log_file
 from .paths import Paths, profile_default_port
+from .tls_material import TlsSettings, resolve_tls
 
 MIN_SECRET_CHARS = 24  # shorter tokens/passwords start with a warning (supervisor/bootstrap.py, `openclaw doctor`)
 PLACEHOLDER_SECRETS = {
@@ -63,6 +64,7 @@ class ResolvedGateway(msgspec.Struct, kw_only=True):
     handshake_timeout_ms: int = 15000
     control_ui_enabled: bool = True
     restart_allowed: bool = True  # commands.restart; false blocks SIGUSR1 and restart RPCs
+    tls: TlsSettings | None = None  # gateway.tls (tls_material.py): wss/https on the same port
 
 
 def config_value(data: dict[str, Any], dotted: str, default: Any = None) -> Any:
@@ -240,6 +242,7 @@ def resolve_gateway(
         except ValueError:
             raise ConfigRefusal(f"OPENCLAW_HANDSHAKE_TIMEOUT_MS must be an integer, got {env_hs!r}") from None
     ui_enabled = config_value(data, "gateway.controlUi.enabled", True)
+    tls = resolve_tls(data, paths.state_dir)
     log_level = config_value(data, "logging.level", "info")
     return ResolvedGateway(
         profile=paths.profile,
@@ -271,4 +274,5 @@ def resolve_gateway(
         control_ui_enabled=bool(ui_enabled),
         log_level=log_level,
         restart_allowed=config_value(data, "commands.restart", True) is not False,
+        tls=tls,
     )
