@@ -180,7 +180,7 @@ def _gateway_reaction(new_hash: str, data: dict[str, Any]) -> dict[str, Any]:
     refused: str | None = None
     while time.monotonic() < deadline:
         left = max(0.5, deadline - time.monotonic())
-        client = GatewayClient(target.url, token=target.token, password=target.password, timeout_s=left, scopes=[])
+        client = GatewayClient(target.url, token=target.token, password=target.password, tls_fingerprint=target.tls_fingerprint, timeout_s=left, scopes=[])
         try:
             client.connect()
             reached = True

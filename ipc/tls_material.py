@@ -47,7 +47,9 @@ def default_tls_dir(state_dir: Path | str) -> Path:
 
 def normalize_fingerprint(text: str | None) -> str | None:
     """`sha256:AB:CD:…`, `AB:CD:…` or 64 hex digits → 64 lowercase hex digits; None if not a SHA-256."""
-    value = re.sub(r"^sha256:", "", (text or "").strip(), flags=re.IGNORECASE)
+    if not isinstance(text, str):
+        return None
+    value = re.sub(r"^sha256:", "", text.strip(), flags=re.IGNORECASE)
     if _HEX64.match(value):
         return value.lower()
     if _COLON.match(value):
