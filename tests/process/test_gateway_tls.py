@@ -166,3 +166,14 @@ def test_bad_tls_material_refuses_start(home: Home, tmp_path: Path, case: str) -
 def test_gateway_start_without_tls_is_unchanged(gateway: Gateway) -> None:
     assert gateway.url.startswith("ws://") and gateway.http_status("/health") == 200
     assert "tls:" not in gateway.output()
+
+
+def test_turning_tls_on_while_running(home: Home, gateway: Gateway) -> None:
+    """`config set gateway.tls.enabled true`: the front-end restarts on TLS with a generated certificate,
+    and `config set` follows the gateway from ws:// to wss:// to report the change applied."""
+    res = home.cli("config", "set", "gateway.tls.enabled", "true")
+    assert res.returncode == 0 and "No running gateway reached" not in res.stdout, res.stdout + res.stderr
+    fp = certificate_fingerprint((home.state_dir / "gateway" / "tls" / "gateway-cert.pem").read_bytes())
+    assert served_fingerprint(gateway.port)[0] == fp
+    health = home.cli("gateway", "health")
+    assert health.returncode == 0 and f"wss://127.0.0.1:{gateway.port}" in health.stdout, health.stdout + health.stderr
