@@ -76,7 +76,7 @@ def write_instance_file(paths: Paths, gateway: ResolvedGateway, port: int, start
         InstanceRecord(
             pid=os.getpid(), port=port, bind_hosts=gateway.bind_hosts, state_dir=gateway.state_dir,
             config_path=gateway.config_path, profile=gateway.profile, started_at_ms=started_ms,
-            log_file=gateway.log_file,
+            log_file=gateway.log_file, tls_sha256=gateway.tls.fingerprint if gateway.tls else None,
         ),
     )
 
