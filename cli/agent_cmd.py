@@ -106,7 +106,7 @@ def agent_cmd(
     admin = text.strip().startswith(("/new", "/reset"))
     scopes = ["operator.admin"] if admin else ["operator.read", "operator.write"]
     stream = sys.stdout.isatty() and not as_json
-    client = GatewayClient(target.url, token=target.token, password=target.password, timeout_s=wait_s, scopes=scopes)
+    client = GatewayClient(target.url, token=target.token, password=target.password, tls_fingerprint=target.tls_fingerprint, timeout_s=wait_s, scopes=scopes)
     accepted: dict[str, Any] = {}
     previous = {s: signal.getsignal(s) for s in SIGNAL_EXIT}
 

@@ -154,7 +154,7 @@ def status_cmd(probe: bool, as_json: bool, timeout_ms: int, channel: str | None)
     except CredentialsRequired as exc:  # only with --url, which this command does not take
         fail(str(exc), ExitCode.USAGE)
     started = time.monotonic()
-    client = GatewayClient(target.url, token=target.token, password=target.password, timeout_s=timeout_ms / 1000,
+    client = GatewayClient(target.url, token=target.token, password=target.password, tls_fingerprint=target.tls_fingerprint, timeout_s=timeout_ms / 1000,
                            client_id="gateway-client", mode="backend", scopes=scopes.least_privilege("channels.status"),
                            display_name="gateway:channels.status")
     error: str | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+import ssl
 import time
 import uuid
 from typing import Any
@@ -56,8 +57,10 @@ class GatewayClient:
         scopes: list[str] | None = None,
         display_name: str | None = None,
         min_protocol: int = PROTOCOL_VERSION,
+        tls_fingerprint: str | None = None,
     ) -> None:
         self.url = url
+        self.tls_fingerprint = tls_fingerprint  # wss: accept exactly this certificate (tls_pin.py)
         self.token = token
         self.password = password
         self.deadline = time.monotonic() + timeout_s
@@ -82,17 +85,35 @@ class GatewayClient:
         return f"{self.counter}:{uuid.uuid4()}"
 
     def connect(self) -> dict[str, Any]:
+        from .tls_pin import TlsPinMismatch, is_wss, pinned_context
+
+        if self.tls_fingerprint and not is_wss(self.url):
+            raise TransportError("closed", f"A TLS fingerprint needs a wss:// gateway URL, not {self.url}.", "tls")
+        ssl_ctx = pinned_context(self.tls_fingerprint) if self.tls_fingerprint and is_wss(self.url) else None
         try:
             self.ws = connect(
-                self.url, open_timeout=self._remaining(), compression=None, max_size=None, close_timeout=1
+                self.url, open_timeout=self._remaining(), compression=None, max_size=None, close_timeout=1,
+                **({"ssl": ssl_ctx} if ssl_ctx is not None else {}),
             ).__enter__()
+        except TlsPinMismatch as exc:
+            raise TransportError("closed", f"Refused the gateway at {self.url}: {exc.args[0]}.", "tls fingerprint mismatch") from None
+        except ssl.SSLCertVerificationError as exc:
+            raise TransportError(
+                "closed",
+                f"Gateway at {self.url}: TLS certificate not trusted ({exc.verify_message}). Pin it with "
+                "--tls-fingerprint <sha256> (`openclaw gateway status` on its host shows it) or trust its CA.",
+                "tls certificate not trusted",
+            ) from None
+        except ssl.SSLError as exc:
+            raise TransportError("closed", f"Gateway at {self.url}: TLS handshake failed ({exc.reason or exc}).", "tls") from None
         except InvalidURI as exc:
             raise TransportError("closed", f"Invalid gateway URL {self.url}: {exc}", str(exc)) from None
         except (OSError, InvalidHandshake, TimeoutError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
             code = "ECONNREFUSED" if isinstance(exc, ConnectionRefusedError) else type(exc).__name__
             kind = "timeout" if isinstance(exc, TimeoutError) else "closed"
-            raise TransportError(kind, f"Gateway not reachable at {self.url} ({code}).", reason) from None
+            hint = " If the gateway has gateway.tls on, use a wss:// URL." if isinstance(exc, InvalidHandshake) and not is_wss(self.url) else ""
+            raise TransportError(kind, f"Gateway not reachable at {self.url} ({code}).{hint}", reason) from None
         challenge = self._recv_until(lambda f: f.get("type") == "event" and f.get("event") == "connect.challenge")
         _ = challenge
         auth: dict[str, str] = {}

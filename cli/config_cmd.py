@@ -180,9 +180,10 @@ def _gateway_reaction(new_hash: str, data: dict[str, Any]) -> dict[str, Any]:
     refused: str | None = None
     while time.monotonic() < deadline:
         left = max(0.5, deadline - time.monotonic())
-        client = GatewayClient(target.url, token=target.token, password=target.password, timeout_s=left, scopes=[])
+        client = _connect_either_scheme(target, left)
         try:
-            client.connect()
+            if client is None:
+                raise TransportError("closed", "not reachable")
             reached = True
             while time.monotonic() < deadline:
                 reload = (client.call("health") or {}).get("configReload") or {}
@@ -199,9 +200,33 @@ def _gateway_reaction(new_hash: str, data: dict[str, Any]) -> dict[str, Any]:
             refused += f"; it was sent {credential_used(target)}" if target.credential_source else (
                 "; no token was found: looked in " + "; ".join(looked_in(target)))
         finally:
-            client.close()
+            if client is not None:
+                client.close()
         time.sleep(0.1)
     return {"reached": reached, "timedOut": True, **({"refused": refused} if refused else {})}
+
+
+def _connect_either_scheme(target: Any, timeout_s: float) -> GatewayClient | None:
+    """A change to gateway.tls flips ws <-> wss when the front-end restarts: until then the running
+    gateway answers on the other scheme (and a new certificate appears only once it is generated)."""
+    from openclaw.ipc.tls_material import gateway_tls_fingerprint
+
+    other = target.url.replace("wss://", "ws://", 1) if target.url.startswith("wss://") else target.url.replace("ws://", "wss://", 1)
+    for url in (target.url, other):
+        pin = gateway_tls_fingerprint(target.config, target.paths.state_dir) if url.startswith("wss://") else None
+        if url.startswith("wss://") and pin is None:
+            continue  # no certificate yet: nothing to pin
+        client = GatewayClient(url, token=target.token, password=target.password, tls_fingerprint=pin,
+                               timeout_s=timeout_s, scopes=[])
+        try:
+            client.connect()
+            return client
+        except TransportError:
+            client.close()
+        except RpcError:
+            client.close()
+            raise
+    return None
 
 
 def _describe(gateway: dict[str, Any]) -> str:

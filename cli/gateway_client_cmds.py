@@ -14,8 +14,11 @@ from .output import fail, print_json, style
 from .rpc import target_or_exit, with_client
 
 
-def health_cmd(url: str | None, token: str | None, password: str | None, timeout: int, as_json: bool) -> None:
-    target = target_or_exit(url, token, password, as_json)
+def health_cmd(
+    url: str | None, token: str | None, password: str | None, timeout: int, as_json: bool,
+    tls_fingerprint: str | None = None,
+) -> None:
+    target = target_or_exit(url, token, password, as_json, tls_fingerprint)
     started = time.monotonic()
     payload = with_client(
         target, timeout_ms=timeout, scopes=[scopes.READ], as_json=as_json, action=lambda c: c.call("health")
@@ -38,13 +41,13 @@ def health_cmd(url: str | None, token: str | None, password: str | None, timeout
 
 def call_cmd(
     method: str, params: str, url: str | None, token: str | None, password: str | None,
-    timeout: int, as_json: bool, expect_final: bool,
+    timeout: int, as_json: bool, expect_final: bool, tls_fingerprint: str | None = None,
 ) -> None:
     try:
         parsed: Any = json.loads(params)
     except ValueError as exc:
         fail(f"--params is not valid JSON: {exc}", ExitCode.USAGE)
-    target = target_or_exit(url, token, password, as_json)
+    target = target_or_exit(url, token, password, as_json, tls_fingerprint)
 
     def action(c: GatewayClient) -> Any:
         result = c.call(method, parsed)

@@ -117,14 +117,14 @@ def _rpc_error_text(error: dict[str, Any]) -> str:
 
 def probe_gateway(
     url: str, token: str | None, password: str | None, timeout_ms: int,
-    detail: tuple[str, ...] = FULL_DETAIL, display_name: str = "gateway:probe",
+    detail: tuple[str, ...] = FULL_DETAIL, display_name: str = "gateway:probe", tls_fingerprint: str | None = None,
 ) -> ProbeResult:
     """Connect, then call `detail` methods (those the granted scopes allow); never raises."""
     started = time.monotonic()
     res = ProbeResult(url=url)
     client = GatewayClient(
         url, token=token, password=password, timeout_s=max(timeout_ms, 1) / 1000,
-        client_id="cli", mode="cli", scopes=PROBE_SCOPES, display_name=display_name,
+        client_id="cli", mode="cli", scopes=PROBE_SCOPES, display_name=display_name, tls_fingerprint=tls_fingerprint,
     )
     try:
         hello = client.connect()

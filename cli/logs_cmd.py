@@ -92,7 +92,7 @@ class GatewaySource:
             client = GatewayClient(
                 self.target.url, token=self.target.token, password=self.target.password,
                 timeout_s=self.timeout_ms / 1000, client_id="gateway-client", mode="backend",
-                scopes=[scopes.READ], display_name="gateway:logs.tail",
+                scopes=[scopes.READ], display_name="gateway:logs.tail", tls_fingerprint=self.target.tls_fingerprint,
             )
             try:
                 client.connect()

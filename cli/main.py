@@ -92,12 +92,12 @@ def gateway_run(
 @gateway_app.command("health")
 def gateway_health(
     url: str | None = gc.UrlOpt, token: str | None = gc.TokenOpt, password: str | None = gc.PasswordOpt,
-    timeout: int = gc.TimeoutOpt, json_: bool = gc.JsonOpt,
+    timeout: int = gc.TimeoutOpt, json_: bool = gc.JsonOpt, tls_fingerprint: str | None = gc.TlsFingerprintOpt,
 ) -> None:
     """Fetch Gateway health over the WS protocol."""
     from .gateway_client_cmds import health_cmd
 
-    health_cmd(url, token, password, timeout, json_)
+    health_cmd(url, token, password, timeout, json_, tls_fingerprint=tls_fingerprint)
 
 
 @gateway_app.command("call")
@@ -107,11 +107,12 @@ def gateway_call(
     url: str | None = gc.UrlOpt, token: str | None = gc.TokenOpt, password: str | None = gc.PasswordOpt,
     timeout: int = gc.TimeoutOpt, json_: bool = gc.JsonOpt,
     expect_final: bool = typer.Option(False, "--expect-final", help="Wait for the final answer of two-phase methods."),
+    tls_fingerprint: str | None = gc.TlsFingerprintOpt,
 ) -> None:
     """Call a Gateway method and print its payload."""
     from .gateway_client_cmds import call_cmd
 
-    call_cmd(method, params, url, token, password, timeout, json_, expect_final)
+    call_cmd(method, params, url, token, password, timeout, json_, expect_final, tls_fingerprint=tls_fingerprint)
 
 
 @gateway_app.command("status")
@@ -122,11 +123,12 @@ def gateway_status(
     require_rpc: bool = typer.Option(False, "--require-rpc", help="Exit 1 when the RPC probe fails (not with --no-probe)."),
     deep: bool = typer.Option(False, "--deep", help="Also list other gateway-like services and every registered gateway."),
     port: int | None = typer.Option(None, "--port", help="Local gateway port (probe ws://127.0.0.1:<port>)."),
+    tls_fingerprint: str | None = gc.TlsFingerprintOpt,
 ) -> None:
     """Service manager view, config, port listeners, and an RPC probe (connect + status)."""
     from .status_cmd import status_cmd
 
-    status_cmd(url, token, password, timeout, json_, not no_probe, require_rpc, deep, port)
+    status_cmd(url, token, password, timeout, json_, not no_probe, require_rpc, deep, port, tls_fingerprint=tls_fingerprint)
 
 
 @gateway_app.command("probe")

@@ -133,7 +133,7 @@ def send_cmd(opts: SendOptions) -> None:
         target = resolve_target(None, None, None)
     except CredentialsRequired as exc:
         fail(str(exc), ExitCode.USAGE)
-    client = GatewayClient(target.url, token=target.token, password=target.password, timeout_s=SEND_TIMEOUT_S,
+    client = GatewayClient(target.url, token=target.token, password=target.password, tls_fingerprint=target.tls_fingerprint, timeout_s=SEND_TIMEOUT_S,
                            scopes=scopes.least_privilege("send"))
     try:
         hello = client.connect()

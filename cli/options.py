@@ -9,3 +9,6 @@ TokenOpt = typer.Option(None, "--token", help="Gateway token.")
 PasswordOpt = typer.Option(None, "--password", help="Gateway password.")
 TimeoutOpt = typer.Option(10000, "--timeout", help="Timeout in ms.")
 JsonOpt = typer.Option(False, "--json", help="Machine-readable JSON output.")
+TlsFingerprintOpt = typer.Option(
+    None, "--tls-fingerprint", help="Expected SHA-256 of the gateway's TLS certificate (wss:// URLs); replaces CA checks."
+)

@@ -169,7 +169,7 @@ def notify_sender(channel: str, account_id: str, sender_id: str) -> str | None:
         target = resolve_target(None, None, None)
     except CredentialsRequired as exc:
         return str(exc)
-    client = GatewayClient(target.url, token=target.token, password=target.password, timeout_s=NOTIFY_TIMEOUT_S,
+    client = GatewayClient(target.url, token=target.token, password=target.password, tls_fingerprint=target.tls_fingerprint, timeout_s=NOTIFY_TIMEOUT_S,
                            scopes=scopes.least_privilege("send"))
     params = {"to": sender_id, "message": APPROVED_MESSAGE, "channel": channel, "accountId": account_id,
               "idempotencyKey": f"pairing-approved:{channel}:{account_id}:{sender_id}:{uuid.uuid4()}"}

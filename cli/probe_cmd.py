@@ -149,7 +149,8 @@ def _remaining_ms(deadline: float) -> int:
 
 
 def _probe(target: ProbeTarget, deadline: float) -> ProbeResult:
-    return probe_gateway(target.url, target.token, target.password, _remaining_ms(deadline))
+    return probe_gateway(target.url, target.token, target.password, _remaining_ms(deadline),
+                         tls_fingerprint=target.tls_fingerprint if target.url.startswith("wss://") else None)
 
 
 def _run(

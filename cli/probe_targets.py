@@ -41,6 +41,7 @@ class ProbeTarget:
     port_source: str | None = None
     tunnel: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    tls_fingerprint: str | None = None  # wss: the pinned certificate (cli/tls_pin.py)
 
 
 def normalize_url(url: str) -> str:
@@ -92,13 +93,20 @@ def base_targets(
         "localLoopback", "localLoopback", f"{_scheme(config)}://127.0.0.1:{lport}", port is not None or not remote_mode,
         l_token, l_password, l_source, paths.profile or "default", lsource,
     )
+    if local.url.startswith("wss://"):
+        from openclaw.ipc.tls_material import gateway_tls_fingerprint
+
+        local.tls_fingerprint = gateway_tls_fingerprint(config, paths.state_dir)
     if port is not None and not url:
         add_unique(targets, local)
         return targets
     remote_url = config_value(config, "gateway.remote.url")
     if isinstance(remote_url, str) and is_ws_url(remote_url.strip()):
         r_token, r_password, r_source = remote_credentials(config, token, password)
-        add_unique(targets, ProbeTarget("configRemote", "configRemote", normalize_url(remote_url), remote_mode, r_token, r_password, r_source))
+        from openclaw.ipc.tls_material import normalize_fingerprint
+
+        add_unique(targets, ProbeTarget("configRemote", "configRemote", normalize_url(remote_url), remote_mode, r_token, r_password, r_source,
+                                        tls_fingerprint=normalize_fingerprint(config_value(config, "gateway.remote.tlsFingerprint"))))
     add_unique(targets, local)
     others = other_gateways(paths)
     names = [i.profile_name for i in others]

@@ -10,14 +10,20 @@ from openclaw.ipc.errors import ExitCode
 from .auth_hint import auth_json, describe_auth_refusal, is_auth_refusal
 from .client import GatewayClient, RpcError, TransportError
 from .output import fail, fail_json
-from .target import CredentialsRequired, Target, resolve_target
+from .target import BadTlsFingerprint, CredentialsRequired, Target, resolve_target
 
 T = TypeVar("T")
 
 
-def target_or_exit(url: str | None, token: str | None, password: str | None, as_json: bool) -> Target:
+def target_or_exit(
+    url: str | None, token: str | None, password: str | None, as_json: bool, tls_fingerprint: str | None = None
+) -> Target:
     try:
-        return resolve_target(url, token, password)
+        return resolve_target(url, token, password, tls_fingerprint)
+    except BadTlsFingerprint as exc:
+        if as_json:
+            fail_json({"type": "gateway_tls_fingerprint_invalid", "message": str(exc)}, code=ExitCode.USAGE)
+        fail(f"openclaw: {exc}", ExitCode.USAGE)
     except CredentialsRequired as exc:
         if as_json:
             fail_json({"type": "gateway_credentials_required", "message": str(exc)})
@@ -55,7 +61,7 @@ def with_client(
         fail("--timeout must be a positive number of milliseconds", ExitCode.USAGE)
     client = GatewayClient(
         target.url, token=target.token, password=target.password, timeout_s=timeout_ms / 1000,
-        client_id=client_id, mode=mode, scopes=scopes, display_name=display_name,
+        client_id=client_id, mode=mode, scopes=scopes, display_name=display_name, tls_fingerprint=target.tls_fingerprint,
     )
     try:
         client.connect()

@@ -56,16 +56,17 @@ def check_port_option(port: int | None, as_json: bool) -> None:
 
 def status_cmd(
     url: str | None, token: str | None, password: str | None, timeout: int, as_json: bool,
-    probe: bool, require_rpc: bool, deep: bool = False, port: int | None = None,
+    probe: bool, require_rpc: bool, deep: bool = False, port: int | None = None, tls_fingerprint: str | None = None,
 ) -> None:
     if require_rpc and not probe:
         usage_error(REQUIRE_RPC_WITHOUT_PROBE, as_json)
     if timeout <= 0:
         usage_error("--timeout must be a positive number of milliseconds", as_json)
     check_port_option(port, as_json)
-    target = target_or_exit(url, token, password, as_json)
+    target = target_or_exit(url, token, password, as_json, tls_fingerprint)
     if port is not None and not url:
-        target.url, target.url_source, target.port, target.port_source = f"ws://127.0.0.1:{port}", "cli --port", port, "cli"
+        scheme = "wss" if target.url.startswith("wss://") else "ws"
+        target.url, target.url_source, target.port, target.port_source = f"{scheme}://127.0.0.1:{port}", "cli --port", port, "cli"
     out = gather(target, timeout, probe, require_rpc, deep)
     if as_json:
         print_json(out)
@@ -97,7 +98,8 @@ def gather(target: Target, timeout: int, probe: bool, require_rpc: bool, deep: b
     rpc: ProbeResult | None = None
     if probe:
         rpc = probe_gateway(
-            target.url, target.token, target.password, timeout, detail=STATUS_DETAIL, display_name="gateway:status"
+            target.url, target.token, target.password, timeout, detail=STATUS_DETAIL, display_name="gateway:status",
+            tls_fingerprint=target.tls_fingerprint,
         )
         out["rpc"] = rpc_block(rpc, target, require_rpc)
         foreign = _foreign_gateway(out["rpc"], target)
@@ -173,15 +175,40 @@ def _gateway_block(target: Target, port: int, port_source: str, instance: Instan
         bind_host = config_value(target.config, "gateway.customBindHost") or "127.0.0.1"
     else:
         bind_host = BIND_HOSTS.get(str(bind_mode), "127.0.0.1")
+    tls = tls_block(target)
+    http, ws = ("https", "wss") if tls["enabled"] else ("http", "ws")
     out: dict[str, Any] = {
         "bindMode": bind_mode, "bindHost": bind_host, "port": port, "portSource": port_source,
         "probeUrl": target.url, "probeUrlSource": target.url_source,
-        "controlUiLinks": {"httpUrl": f"http://127.0.0.1:{port}/", "wsUrl": f"ws://127.0.0.1:{port}"},
+        "controlUiLinks": {"httpUrl": f"{http}://127.0.0.1:{port}/", "wsUrl": f"{ws}://127.0.0.1:{port}"},
+        "tls": tls,
     }
     if instance is not None:
         out["bindHosts"] = list(instance.bind_hosts)
     if bind_mode == "loopback" and target.url_source not in ("cli --url", "env OPENCLAW_GATEWAY_URL"):
         out["probeNote"] = "Loopback-only gateway; only local clients can connect."
+    return out
+
+
+def tls_block(target: Target) -> dict[str, Any]:
+    """`gateway.tls` as this gateway serves it: on/off, the certificate file and its SHA-256."""
+    from openclaw.ipc.tls_material import TlsSettings, colon_fingerprint, resolve_tls
+
+    settings: TlsSettings | None
+    try:
+        settings = resolve_tls(target.config, target.paths.state_dir)
+    except ConfigRefusal as exc:
+        return {"enabled": True, "error": str(exc)}
+    if settings is None:
+        return {"enabled": False}
+    out: dict[str, Any] = {"enabled": True, "certPath": settings.cert_path, "keyPath": settings.key_path,
+                           "fingerprintSha256": settings.fingerprint}
+    if settings.fingerprint:
+        out["fingerprint"] = colon_fingerprint(settings.fingerprint)
+    else:
+        out["note"] = "no certificate yet: the gateway generates a self-signed one when it starts (autoGenerate)"
+    if target.tls_fingerprint and target.url.startswith("wss://"):
+        out["pinned"] = target.tls_fingerprint
     return out
 
 

@@ -66,6 +66,10 @@ def _print_gateway(gw: dict[str, Any]) -> None:
     print(f"{_label('Gateway:')} bind={gw['bindMode']} ({gw['bindHost']}), port={gw['port']} ({gw['portSource']})")
     print(f"{_label('Probe target:')} {gw['probeUrl']} ({gw.get('probeUrlSource')})")
     print(f"{_label('Dashboard:')} {gw['controlUiLinks']['httpUrl']}")
+    tls = gw.get("tls") or {}
+    if tls.get("enabled"):
+        fp = tls.get("fingerprint") or tls.get("error") or tls.get("note")
+        print(f"{_label('TLS:')} on, {tls.get('certPath', '')} SHA-256 {fp}" if tls.get("fingerprint") else f"{_label('TLS:')} on ({fp})")
     if gw.get("probeNote"):
         print(f"{_label('Probe note:')} {gw['probeNote']}")
     print()

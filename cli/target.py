@@ -39,9 +39,16 @@ class Target:
     port_source: str | None
     config: dict[str, Any]
     config_error: str | None
+    tls_fingerprint: str | None = None  # wss: the certificate pinned (tls_pin.py)
 
 
-def resolve_target(url: str | None, token: str | None, password: str | None) -> Target:
+class BadTlsFingerprint(ValueError):
+    pass
+
+
+def resolve_target(
+    url: str | None, token: str | None, password: str | None, tls_fingerprint: str | None = None
+) -> Target:
     paths = resolve_paths(OPTIONS.effective_profile)
     config: dict[str, Any] = {}
     config_error = None
@@ -64,9 +71,17 @@ def resolve_target(url: str | None, token: str | None, password: str | None) -> 
         url, url_source = os.environ["OPENCLAW_GATEWAY_URL"], "env OPENCLAW_GATEWAY_URL"
     else:
         port, port_source = resolve_local_port(paths, config)
-        url, url_source = f"ws://127.0.0.1:{port}", port_source
+        scheme = "wss" if config_value(config, "gateway.tls.enabled") is True else "ws"
+        url, url_source = f"{scheme}://127.0.0.1:{port}", port_source
     token, password, cred_source = credentials_for(paths, config, token, password)
-    return Target(url, url_source, token, password, cred_source, paths, port, port_source, config, config_error)
+    from .tls_pin import pin_for
+
+    local_port = port if port is not None else resolve_local_port(paths, config)[0]
+    try:
+        pin = pin_for(url, url_source, paths, config, tls_fingerprint, local_port)
+    except ValueError as exc:
+        raise BadTlsFingerprint(str(exc)) from None
+    return Target(url, url_source, token, password, cred_source, paths, port, port_source, config, config_error, pin)
 
 
 def resolve_local_port(paths: Paths, config: dict[str, Any]) -> tuple[int, str]:

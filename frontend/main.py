@@ -25,6 +25,7 @@ from openclaw.ipc.faults import faults_for
 from .app import build_app
 from .drain import drain
 from .http.server import GatewayRunner
+from .http.tls_site import make_site, ssl_context_for
 from .library_logs import route_library_logs
 from .methods import LOCAL_METHODS
 from .services import Services
@@ -69,8 +70,9 @@ async def serve() -> int:
         await runner.setup()
         if not await svc.workers_registered(WORKERS_WAIT_S):
             log.warn("not every running worker registered in time; serving anyway")
+        tls = ssl_context_for(g)  # gateway.tls: https + wss on the same sockets
         for fd in filter(None, os.environ.get("OPENCLAW_LISTEN_FDS", "").split(",")):
-            site = web.SockSite(runner, socket.socket(fileno=int(fd)), backlog=1024)
+            site = make_site(runner, socket.socket(fileno=int(fd)), tls)
             await site.start()
             sites.append(site)
         if not sites:
@@ -85,7 +87,7 @@ async def serve() -> int:
     if faults is not None and faults.slow_ready_ms:
         await asyncio.sleep(faults.slow_ready_ms / 1000)
     link.ready()
-    log.info("frontend serving", pid=os.getpid(), sockets=len(sites))
+    log.info("frontend serving", pid=os.getpid(), sockets=len(sites), tls=tls is not None)
     await stop.wait()
 
     orphaned = link.orphaned

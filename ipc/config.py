@@ -23,6 +23,7 @@ from .errors import ConfigRefusal
 from .launch import LaunchOptions
 from .log_files import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_FILES, DEFAULT_RETENTION_DAYS, configured_log_file
 from .paths import Paths, profile_default_port
+from .tls_material import TlsSettings, resolve_tls
 
 MIN_SECRET_CHARS = 24  # shorter tokens/passwords start with a warning (supervisor/bootstrap.py, `openclaw doctor`)
 PLACEHOLDER_SECRETS = {
@@ -65,6 +66,7 @@ class ResolvedGateway(msgspec.Struct, kw_only=True):
     control_ui_enabled: bool = True
     restart_allowed: bool = True  # commands.restart; false blocks SIGUSR1 and restart RPCs
     canvas_port: int | None = None  # the canvas host's port as asked (0: ephemeral); None: off (ipc/canvas_config.py)
+    tls: TlsSettings | None = None  # gateway.tls (tls_material.py): wss/https on the same port
 
 
 def config_value(data: dict[str, Any], dotted: str, default: Any = None) -> Any:
@@ -242,6 +244,7 @@ def resolve_gateway(
         except ValueError:
             raise ConfigRefusal(f"OPENCLAW_HANDSHAKE_TIMEOUT_MS must be an integer, got {env_hs!r}") from None
     ui_enabled = config_value(data, "gateway.controlUi.enabled", True)
+    tls = resolve_tls(data, paths.state_dir)
     log_level = config_value(data, "logging.level", "info")
     return ResolvedGateway(
         profile=paths.profile,
@@ -274,4 +277,5 @@ def resolve_gateway(
         log_level=log_level,
         restart_allowed=config_value(data, "commands.restart", True) is not False,
         canvas_port=canvas_config.resolve_port(data, env, port),
+        tls=tls,
     )

@@ -35,6 +35,7 @@ class InstanceRecord(msgspec.Struct, omit_defaults=True):
     started_at_ms: int
     log_file: str | None = None
     boot_id: str | None = None
+    tls_sha256: str | None = None  # gateway.tls on: clients use wss:// and pin this certificate
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """Start-up rules before any socket opens: profile, dev config, config refusals, secrets.
 
 `prepare` runs once, at start (it may create the dev config and the runtime token file);
-`resolve` is what start and every reload share, and it writes nothing.
+`resolve` is what start and every reload share, and it writes nothing but a self-signed TLS pair
+that `gateway.tls.autoGenerate` asks for (a reload that turns TLS on needs one too).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from openclaw.ipc.faults import ENV as FAULTS_ENV
 from openclaw.ipc.faults import FaultSpecError, parse as parse_faults
 from openclaw.ipc.launch import LaunchOptions
 from openclaw.ipc.paths import DEV_PORT, Paths, resolve_paths
+from openclaw.ipc.tls_material import ensure_tls_material
 
 from .state_dir import secure_state_dir
 
@@ -95,6 +97,7 @@ def prepare(opts: LaunchOptions, env: dict[str, str] | None = None) -> StartPlan
     gateway = resolve_gateway(opts, paths, loaded, env)
     if not secured:
         secure_state_dir(paths.state_dir, paths.home, notices, warnings)
+    notices.extend(ensure_tls_material(gateway.tls))
     if gateway.auth_mode == "token" and gateway.token is None:
         # resolve_gateway already refused non-loopback binds without a secret
         assert all(is_loopback_host(h) for h in gateway.bind_hosts)
@@ -120,6 +123,7 @@ def resolve(opts: LaunchOptions, paths: Paths, loaded: LoadedConfig, current: Re
     """The settings a reloaded config gives, as `prepare` would at start, without writing:
     the runtime token in use stays, and `--port 0` keeps the port already bound."""
     gateway = resolve_gateway(opts, paths, loaded)
+    ensure_tls_material(gateway.tls)
     if gateway.auth_mode == "token" and gateway.token is None:
         if current.runtime_token_file and current.token:
             gateway.token = current.token

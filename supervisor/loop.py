@@ -222,9 +222,12 @@ class Supervisor:
         if self.state in (GatewayState.STARTING, GatewayState.RUNNING):
             if self.frontend_restart and tree.frontend.state is ChildState.STOPPED:
                 self.frontend_restart = False
+                old = None
                 if self.staged_listeners is not None:  # the new address is bound: say so, then close the old
                     old, self.listeners, self.staged_listeners = self.listeners, self.staged_listeners, None
-                    report.write_instance_file(self.plan.paths, self.config.gateway, self.port, self.started_ms)
+                # the record says how to reach the new front-end (address, gateway.tls)
+                report.write_instance_file(self.plan.paths, self.config.gateway, self.port, self.started_ms)
+                if old is not None:
                     old.close()
                 await tree.start("frontend")
             if tree.frontend.state in (ChildState.RUNNING, ChildState.REPLACING):

@@ -77,14 +77,19 @@ def write_instance_file(paths: Paths, gateway: ResolvedGateway, port: int, start
         InstanceRecord(
             pid=os.getpid(), port=port, bind_hosts=gateway.bind_hosts, state_dir=gateway.state_dir,
             config_path=gateway.config_path, profile=gateway.profile, started_at_ms=started_ms,
-            log_file=gateway.log_file,
+            log_file=gateway.log_file, tls_sha256=gateway.tls.fingerprint if gateway.tls else None,
         ),
     )
 
 
 def announce(gateway: ResolvedGateway, port: int) -> None:
-    urls = ", ".join(f"ws://[{h}]:{port}" if ":" in h else f"ws://{h}:{port}" for h in gateway.bind_hosts)
+    ws = "wss" if gateway.tls else "ws"
+    urls = ", ".join(f"{ws}://[{h}]:{port}" if ":" in h else f"{ws}://{h}:{port}" for h in gateway.bind_hosts)
     lines = [f"openclaw gateway ready: listening on {urls} (pid {os.getpid()})"]
+    if gateway.tls and gateway.tls.fingerprint:
+        from openclaw.ipc.tls_material import colon_fingerprint
+
+        lines.append(f"tls: {gateway.tls.cert_path} (SHA-256 {colon_fingerprint(gateway.tls.fingerprint)})")
     if gateway.auth_mode == "token":
         lines.append(f"auth: token ({gateway.secret_source})")
         if gateway.runtime_token_file:
@@ -94,4 +99,5 @@ def announce(gateway: ResolvedGateway, port: int) -> None:
     lines.append(f"config: {gateway.config_path} (reload mode {gateway.reload_mode})")
     lines.append(f"log file: {gateway.log_file}")
     print("\n".join(lines), flush=True)
-    log.info("ready", port=port, hosts=gateway.bind_hosts, auth=gateway.auth_mode)
+    log.info("ready", port=port, hosts=gateway.bind_hosts, auth=gateway.auth_mode,
+             tls_sha256=gateway.tls.fingerprint if gateway.tls else None)

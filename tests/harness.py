@@ -139,8 +139,17 @@ class Gateway:
         self.known: set[int] = set()
         self.out_path = home.root / f"gateway-{time.monotonic_ns()}.out"
         self.port: int | None = None
+        self.tls = False  # gateway.tls.enabled in the config at start: probes and url use https/wss
+
+    def _config_tls(self) -> bool:
+        try:
+            cfg = json.loads(self.home.config_path.read_text())
+            return cfg.get("gateway", {}).get("tls", {}).get("enabled") is True
+        except (OSError, ValueError, AttributeError):
+            return False
 
     def start(self) -> Gateway:
+        self.tls = self._config_tls()
         self._out = open(self.out_path, "wb")
         self.proc = subprocess.Popen(
             [OPENCLAW, "gateway", *self.args], env=self.env, stdout=self._out, stderr=subprocess.STDOUT,
@@ -191,8 +200,12 @@ class Gateway:
         import urllib.request
         import urllib.error
 
+        import ssl
+
+        ctx = ssl._create_unverified_context() if self.tls else None  # the fingerprint is checked by the TLS tests
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as r:
+            with urllib.request.urlopen(f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{path}",
+                                        timeout=2, context=ctx) as r:
                 return r.status
         except urllib.error.HTTPError as e:
             return e.code
@@ -201,7 +214,7 @@ class Gateway:
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+        return f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}"
 
     def track(self) -> list[psutil.Process]:
         """Remember every descendant so cleanup can reach them even after the supervisor is gone."""

@@ -39,7 +39,7 @@ from .process_path import (
     wait_gone,
     write_started_record,
 )
-from .readiness import Readiness, connect_host, gateway_credentials, probe, wait_ready
+from .readiness import Readiness, connect_host, gateway_credentials, probe, record_url, wait_ready
 from .spec import build_spec
 from .view import ServiceView, definition_env, inspect_service, read_definition
 
@@ -309,7 +309,7 @@ def _restart_rpc(out: Outcome, ctx: ServiceContext, view: ServiceView, params: d
     creds = gateway_credentials(ctx.paths, _service_env(ctx, view))
     before = probe(rec, creds, 5.0)
     params["target"] = {"pid": rec.pid, "ownerId": "openclaw-cli", "port": rec.port}
-    client = GatewayClient(f"ws://{connect_host(rec)}:{rec.port}", token=creds.token, password=creds.password,
+    client = GatewayClient(record_url(rec), token=creds.token, password=creds.password, tls_fingerprint=rec.tls_sha256,
                            timeout_s=10.0, client_id="cli", mode="cli", scopes=[scopes.ADMIN])
     try:
         client.connect()

@@ -114,12 +114,13 @@ class Probe:
     error: str | None = None
 
 
-def _probe_one(url: str, secret: Secret | None, timeout_s: float) -> Probe:
+def _probe_one(url: str, secret: Secret | None, timeout_s: float, tls_sha256: str | None = None) -> Probe:
     """hello-ok and `status` through the probe `gateway status`/`probe` use (cli/gateway_probe.py)."""
     from ..gateway_probe import probe_gateway
 
     res = probe_gateway(url, secret.token if secret else None, secret.password if secret else None,
-                        int(max(0.2, timeout_s) * 1000), detail=("status",), display_name="gateway:lifecycle")
+                        int(max(0.2, timeout_s) * 1000), detail=("status",), display_name="gateway:lifecycle",
+                        tls_fingerprint=tls_sha256)
     if not res.connected:
         return Probe(False, url, auth_rejected=res.reached, error=f"{res.error_code}: {res.error}" if res.reached else res.error)
     out = Probe(True, url, boot_id=res.server.get("bootId"), conn_id=res.server.get("connId"))
@@ -131,12 +132,18 @@ def _probe_one(url: str, secret: Secret | None, timeout_s: float) -> Probe:
     return out
 
 
+def record_url(rec: InstanceRecord, scheme: str = "ws") -> str:
+    """ws:// or wss:// (http/https) for the gateway of `rec`: wss when it serves gateway.tls."""
+    secure = "s" if rec.tls_sha256 else ""
+    return f"{scheme}{secure}://{connect_host(rec)}:{rec.port}"
+
+
 def probe(rec: InstanceRecord, creds: Credentials, timeout_s: float) -> Probe:
     """hello-ok (and `status`) from the gateway of `rec`, trying each candidate secret once."""
-    url = f"ws://{connect_host(rec)}:{rec.port}"
+    url = record_url(rec)
     result = Probe(False, url, error="no credentials found")
     for secret in list(creds.candidates) or [None]:
-        result = _probe_one(url, secret, timeout_s)
+        result = _probe_one(url, secret, timeout_s, rec.tls_sha256)
         if not result.auth_rejected:
             if result.ok and secret is not None:
                 creds.prefer(secret)
@@ -146,7 +153,12 @@ def probe(rec: InstanceRecord, creds: Credentials, timeout_s: float) -> Probe:
 
 def http_ready(rec: InstanceRecord, timeout_s: float = 1.0) -> bool:
     try:
-        with urllib.request.urlopen(f"http://{connect_host(rec)}:{rec.port}/readyz", timeout=timeout_s) as res:
+        ctx = None
+        if rec.tls_sha256:  # the record names the certificate; readiness is not a secret, the pin is checked by probe()
+            import ssl
+
+            ctx = ssl._create_unverified_context()
+        with urllib.request.urlopen(record_url(rec, "http") + "/readyz", timeout=timeout_s, context=ctx) as res:
             return res.status == 200
     except urllib.error.HTTPError:
         return False

@@ -16,18 +16,16 @@ and TXT record of spec §8, from the resolved gateway, the config and the enviro
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
-import os
 import shutil
 import socket
-import ssl
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from openclaw.ipc.config import ResolvedGateway, config_value
+from openclaw.ipc.config import ResolvedGateway
+from openclaw.ipc.tls_material import gateway_tls_fingerprint
 
 SUFFIX = " (OpenClaw)"
 MAX_LABEL_BYTES = 63
@@ -100,23 +98,12 @@ def announced_addresses(bind_hosts: list[str], interfaces: list[str]) -> tuple[s
     return tuple(lan or [a for a in interfaces if _is_loopback(a)] or ["127.0.0.1"])
 
 
-def cert_sha256(cert_path: str) -> str | None:
-    """Hex SHA-256 of the certificate's DER encoding (what a client pins), or None if unreadable."""
-    try:
-        pem = Path(cert_path).read_text()
-        der = ssl.PEM_cert_to_DER_cert(pem)
-    except (OSError, ValueError):
-        return None
-    return hashlib.sha256(der).hexdigest()
-
-
 def tls_fingerprint(gateway: ResolvedGateway, config: dict[str, Any]) -> tuple[bool, str | None]:
-    if config_value(config, "gateway.tls.enabled") is not True:
-        return False, None
-    cert = config_value(config, "gateway.tls.certPath")
-    if not isinstance(cert, str) or not cert:
-        cert = str(Path(gateway.state_dir, "tls", "gateway-cert.pem"))  # gateway.tls.autoGenerate
-    return True, cert_sha256(os.path.expanduser(cert))
+    """(TLS on, the certificate's SHA-256 as clients pin it): the gateway's own material (ipc/tls_material.py)."""
+    if gateway.tls is not None and gateway.tls.fingerprint:
+        return True, gateway.tls.fingerprint
+    fingerprint = gateway_tls_fingerprint(config, Path(gateway.state_dir))
+    return fingerprint is not None, fingerprint
 
 
 def cli_path(env: dict[str, str]) -> str:
