@@ -50,7 +50,7 @@ def test_main_and_rescue_run_side_by_side_and_a_rescue_restart_leaves_main_alone
         assert "multiple_gateways" in {w["code"] for w in probe["warnings"]}, probe
 
     main_tree = tree_pids(pids["main"])
-    assert len(main_tree) == 4  # supervisor, front-end, agent and node workers
+    assert len(main_tree) == 5  # supervisor, front-end, agent and node workers, canvas host (a service runs it)
     main_generation = main.ok("gateway", "call", "status", "--json")["supervision"]["generation"]
 
     restarted = rescue.ok("gateway", "restart", "--json")
