@@ -15,6 +15,7 @@ from .output import fail
 
 AUTH_CHOICES = ("none", "token", "password", "trusted-proxy")
 WS_LOG_CHOICES = ("auto", "full", "compact")
+TAILSCALE_CHOICES = ("off", "serve", "funnel")
 
 
 def run_gateway(
@@ -34,6 +35,8 @@ def run_gateway(
     compact: bool,
     raw_stream: bool,
     raw_stream_path: str | None,
+    tailscale: str | None = None,
+    tailscale_reset_on_exit: bool = False,
 ) -> None:
     if auth is not None and auth not in AUTH_CHOICES:
         fail('Invalid --auth. Use "none", "token", "password", or "trusted-proxy".', ExitCode.FAILURE)
@@ -43,6 +46,8 @@ def run_gateway(
         fail('Invalid --ws-log. Use "auto", "full", or "compact".', ExitCode.FAILURE)
     if port is not None and not 0 <= port <= 65535:
         fail(f"Invalid --port {port}: use 0..65535.", ExitCode.FAILURE)
+    if tailscale is not None and tailscale not in TAILSCALE_CHOICES:
+        fail('Invalid --tailscale. Use "off", "serve", or "funnel".', ExitCode.USAGE)
     if password is not None and password_file is not None:
         fail("Pass either --password or --password-file, not both.", ExitCode.FAILURE)
     opts = launch.LaunchOptions(
@@ -61,6 +66,8 @@ def run_gateway(
         ws_log=ws_log,
         raw_stream=raw_stream or raw_stream_path is not None,
         raw_stream_path=raw_stream_path,
+        tailscale=tailscale,
+        tailscale_reset_on_exit=tailscale_reset_on_exit,
     )
     env = dict(os.environ)
     env[launch.LAUNCH_ENV] = launch.encode(opts).decode()
@@ -86,3 +93,7 @@ WsLogOpt = typer.Option("auto", "--ws-log", help="WebSocket frame logging: auto 
 CompactOpt = typer.Option(False, "--compact", help="Alias for --ws-log compact.")
 RawStreamOpt = typer.Option(False, "--raw-stream", help="Log raw model stream events as JSONL.")
 RawStreamPathOpt = typer.Option(None, "--raw-stream-path", help="Where --raw-stream writes (implies --raw-stream).")
+TailscaleOpt = typer.Option(None, "--tailscale", help="Expose via Tailscale: off | serve | funnel (gateway.tailscale.mode).")
+TailscaleResetOpt = typer.Option(
+    False, "--tailscale-reset-on-exit", help="Reset the Tailscale serve/funnel config on shutdown."
+)

@@ -61,6 +61,7 @@ def gateway(
     allow_unconfigured: bool = gr.AllowUnconfiguredOpt, dev: bool = gr.DevOpt, reset: bool = gr.ResetOpt,
     force: bool = gr.ForceOpt, verbose: bool = gr.VerboseOpt, ws_log: str = gr.WsLogOpt, compact: bool = gr.CompactOpt,
     raw_stream: bool = gr.RawStreamOpt, raw_stream_path: str | None = gr.RawStreamPathOpt,
+    tailscale: str | None = gr.TailscaleOpt, tailscale_reset_on_exit: bool = gr.TailscaleResetOpt,
 ) -> None:
     """Run the Gateway in the foreground (same as `gateway run`)."""
     if ctx.invoked_subcommand not in (None, "run"):
@@ -70,6 +71,7 @@ def gateway(
             port=port, bind=bind, auth=auth, token=token, password=password, password_file=password_file,
             allow_unconfigured=allow_unconfigured, dev=dev, reset=reset, force=force, verbose=verbose,
             ws_log=ws_log, compact=compact, raw_stream=raw_stream, raw_stream_path=raw_stream_path,
+            tailscale=tailscale, tailscale_reset_on_exit=tailscale_reset_on_exit,
         )
 
 
@@ -80,12 +82,14 @@ def gateway_run(
     allow_unconfigured: bool = gr.AllowUnconfiguredOpt, dev: bool = gr.DevOpt, reset: bool = gr.ResetOpt,
     force: bool = gr.ForceOpt, verbose: bool = gr.VerboseOpt, ws_log: str = gr.WsLogOpt, compact: bool = gr.CompactOpt,
     raw_stream: bool = gr.RawStreamOpt, raw_stream_path: str | None = gr.RawStreamPathOpt,
+    tailscale: str | None = gr.TailscaleOpt, tailscale_reset_on_exit: bool = gr.TailscaleResetOpt,
 ) -> None:
     """Run the Gateway in the foreground."""
     gr.run_gateway(
         port=port, bind=bind, auth=auth, token=token, password=password, password_file=password_file,
         allow_unconfigured=allow_unconfigured, dev=dev, reset=reset, force=force, verbose=verbose,
         ws_log=ws_log, compact=compact, raw_stream=raw_stream, raw_stream_path=raw_stream_path,
+        tailscale=tailscale, tailscale_reset_on_exit=tailscale_reset_on_exit,
     )
 
 

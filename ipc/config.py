@@ -16,7 +16,7 @@ from typing import Any
 
 import msgspec
 
-from . import canvas_config
+from . import canvas_config, tailscale
 from .config_file import LoadedConfig
 from .config_schema import AUTH_MODES, BIND_MODES, RELOAD_MODES, first_error_text, validate
 from .errors import ConfigRefusal
@@ -67,6 +67,8 @@ class ResolvedGateway(msgspec.Struct, kw_only=True):
     restart_allowed: bool = True  # commands.restart; false blocks SIGUSR1 and restart RPCs
     canvas_port: int | None = None  # the canvas host's port as asked (0: ephemeral); None: off (ipc/canvas_config.py)
     tls: TlsSettings | None = None  # gateway.tls (tls_material.py): wss/https on the same port
+    tailscale_mode: str = "off"  # --tailscale > gateway.tailscale.mode (ipc/tailscale.py)
+    tailscale_reset_on_exit: bool = False
 
 
 def config_value(data: dict[str, Any], dotted: str, default: Any = None) -> Any:
@@ -128,10 +130,7 @@ def _resolve_bind(opts: LaunchOptions, data: dict[str, Any]) -> tuple[str, list[
     if mode not in BIND_MODES:
         raise ConfigRefusal(f"Invalid bind mode {mode!r}. Use one of: {', '.join(BIND_MODES)}.")
     if mode == "tailnet":
-        raise ConfigRefusal(
-            "Bind mode 'tailnet' is not available on this host (no Tailscale integration). "
-            "Use --bind loopback, lan or custom."
-        )
+        return mode, [tailscale.tailnet_bind_host()[0]]  # exit 1 when tailscale is missing / logged out
     if mode in ("loopback", "auto"):
         hosts = ["127.0.0.1"] + (["::1"] if ipv6_loopback_available() else [])
     elif mode == "lan":
@@ -146,6 +145,18 @@ def _resolve_bind(opts: LaunchOptions, data: dict[str, Any]) -> tuple[str, list[
             raise ConfigRefusal(f"gateway.customBindHost must be an IP address, got {host!r}.") from None
         hosts = [host]
     return mode, hosts
+
+
+def _resolve_tailscale(opts: LaunchOptions, data: dict[str, Any], bind_mode: str) -> tuple[str, bool]:
+    mode = opts.tailscale or config_value(data, "gateway.tailscale.mode") or "off"
+    if mode not in tailscale.MODES:
+        raise ConfigRefusal(f"Invalid tailscale mode {mode!r}. Use one of: {', '.join(tailscale.MODES)}.")
+    if mode != "off" and bind_mode not in ("loopback", "auto"):
+        raise ConfigRefusal(
+            f"Tailscale {mode} proxies to 127.0.0.1, so it needs gateway.bind loopback (current: {bind_mode})."
+        )
+    reset = opts.tailscale_reset_on_exit or config_value(data, "gateway.tailscale.resetOnExit") is True
+    return mode, bool(reset)
 
 
 def _secret(value: Any, where: str) -> str | None:
@@ -215,7 +226,8 @@ def resolve_gateway(
         auth_mode = "password" if (password and not token) else "token"
     if auth_mode == "trusted-proxy":
         raise ConfigRefusal("gateway.auth.mode 'trusted-proxy' is not supported by this gateway yet.")
-    loopback_only = all(is_loopback_host(h) for h in hosts)
+    loopback_only = bind_mode != "tailnet" and all(is_loopback_host(h) for h in hosts)
+    ts_mode, ts_reset = _resolve_tailscale(opts, data, bind_mode)
     if auth_mode == "password" and not password:
         raise ConfigRefusal(
             "Gateway auth is set to password, but no password is configured. Set gateway.auth.password "
@@ -278,4 +290,6 @@ def resolve_gateway(
         restart_allowed=config_value(data, "commands.restart", True) is not False,
         canvas_port=canvas_config.resolve_port(data, env, port),
         tls=tls,
+        tailscale_mode=ts_mode,
+        tailscale_reset_on_exit=ts_reset,
     )

@@ -27,6 +27,8 @@ class LaunchOptions(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     ws_log: str = "auto"
     raw_stream: bool = False
     raw_stream_path: str | None = None
+    tailscale: str | None = None  # off | serve | funnel (ipc/tailscale.py)
+    tailscale_reset_on_exit: bool = False
 
 
 encode = msgspec.json.encode

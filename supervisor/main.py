@@ -21,6 +21,7 @@ from openclaw.ipc.paths import prepare_runtime_dir
 from .bootstrap import prepare
 from .instance import StateLock
 from .listener import ListenerStore, bind_with_retry
+from .tailscale_exposure import TailscaleExposure
 
 BIND_RETRY_S = float(os.environ.get("OPENCLAW_BIND_RETRY_S", "5"))
 
@@ -60,6 +61,13 @@ def main() -> None:
     except StartFailure as exc:
         _fail(str(exc), ExitCode.FAILURE)
     plan.gateway.port = listeners[0].getsockname()[1]
+    exposure = TailscaleExposure(plan.gateway.tailscale_mode, plan.gateway.tailscale_reset_on_exit)
+    try:
+        exposure.start(plan.gateway.port)
+    except StartFailure as exc:
+        for sock in listeners:
+            sock.close()
+        _fail(str(exc), ExitCode.FAILURE)
 
     from .loop import Supervisor  # zmq and psutil only once we are really starting
 
@@ -69,5 +77,8 @@ def main() -> None:
         runner = uvloop.run
     except ImportError:  # pragma: no cover
         runner = asyncio.run
-    code = runner(Supervisor(plan, ListenerStore(listeners), lock).run())
+    try:
+        code = runner(Supervisor(plan, ListenerStore(listeners), lock).run())
+    finally:
+        exposure.stop()
     raise SystemExit(code)

@@ -28,12 +28,15 @@ def connect_params(token: str | None = TOKEN, scopes: list[str] | None = None, c
 
 
 class Client:
-    def __init__(self, url: str, timeout: float = 10.0, headers: dict[str, str] | None = None, origin: str | None = None) -> None:
+    def __init__(self, url: str, timeout: float = 10.0, headers: dict[str, str] | None = None, origin: str | None = None,
+                 sock: Any = None) -> None:
         tls: dict[str, Any] = {}
         if url.startswith("wss://"):  # a TLS gateway (gateway.tls): pinning is what test_gateway_tls checks
             import ssl
 
             tls["ssl"] = ssl._create_unverified_context()
+        if sock is not None:  # an already connected socket (e.g. from a chosen source address)
+            tls["sock"] = sock
         self._cm = connect(url, compression=None, max_size=None, open_timeout=timeout, close_timeout=2,
                            additional_headers=headers, origin=origin, **tls)  # type: ignore[arg-type]
         self.ws: ClientConnection = self._cm.__enter__()
