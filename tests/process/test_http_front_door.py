@@ -129,9 +129,11 @@ BAD_REQUESTS = [
 def test_expect_100_continue_still_works(gw: Gateway) -> None:
     with socket.create_connection(("127.0.0.1", gw.port or 0), timeout=10) as s:
         s.sendall(b"POST /channels/webhook/none HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n")
-        assert s.recv(64).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        status, headers, _body, rest = read_http_answer(s)
+        assert status == 100  # the interim answer, before the body is sent
         s.sendall(b"{}")
-        status, headers, _body, _ = read_http_answer(s)
+        while status == 100:
+            status, headers, _body, rest = read_http_answer(s, rest.lstrip(b"\r\n"))
     assert status == 404 and headers.get("content-type", "").startswith("application/json")
 
 
