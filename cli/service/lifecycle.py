@@ -39,7 +39,15 @@ from .process_path import (
     wait_gone,
     write_started_record,
 )
-from .readiness import Readiness, connect_host, gateway_credentials, probe, record_url, wait_ready
+from .readiness import (
+    Credentials,
+    Readiness,
+    connect_host,
+    gateway_credentials,
+    probe,
+    record_url,
+    wait_ready,
+)
 from .spec import build_spec
 from .view import ServiceView, definition_env, inspect_service, read_definition
 
@@ -299,6 +307,21 @@ def _service_env(ctx: ServiceContext, view: ServiceView) -> dict[str, str] | Non
     return definition_env(definition) if definition is not None else None
 
 
+def _connect_admin(url: str, creds: Credentials, tls_sha256: str | None) -> GatewayClient:
+    """An operator.admin connection; a connect that timed out is tried once more (nothing was sent yet)."""
+    for attempt in (1, 2):
+        client = GatewayClient(url, token=creds.token, password=creds.password, tls_fingerprint=tls_sha256,
+                               timeout_s=10.0, client_id="cli", mode="cli", scopes=[scopes.ADMIN])
+        try:
+            client.connect()
+            return client
+        except TransportError as exc:
+            client.close()
+            if attempt == 2 or exc.kind != "timeout":
+                raise
+    raise AssertionError("unreachable")
+
+
 def _restart_rpc(out: Outcome, ctx: ServiceContext, view: ServiceView, params: dict[str, Any]) -> Outcome:
     out.via = "rpc"
     rec = running_instance(ctx.paths)
@@ -309,17 +332,17 @@ def _restart_rpc(out: Outcome, ctx: ServiceContext, view: ServiceView, params: d
     creds = gateway_credentials(ctx.paths, _service_env(ctx, view))
     before = probe(rec, creds, 5.0)
     params["target"] = {"pid": rec.pid, "ownerId": "openclaw-cli", "port": rec.port}
-    client = GatewayClient(record_url(rec), token=creds.token, password=creds.password, tls_fingerprint=rec.tls_sha256,
-                           timeout_s=10.0, client_id="cli", mode="cli", scopes=[scopes.ADMIN])
+    client: GatewayClient | None = None
     try:
-        client.connect()
+        client = _connect_admin(record_url(rec), creds, rec.tls_sha256)
         answer = client.call("gateway.restart.request", params)
     except (TransportError, RpcError) as exc:
         message = exc.message if isinstance(exc, TransportError) else f"{exc.error.get('code')}: {exc.error.get('message')}"
         return out.fail(f"gateway.restart.request failed: {message}",
                         hints=[f"credentials looked for in: {', '.join(creds.looked_in)}"] if isinstance(exc, RpcError) else [])
     finally:
-        client.close()
+        if client is not None:
+            client.close()
     restart_info = (answer or {}).get("restart") or {}
     out.extra["request"] = {"params": {k: v for k, v in params.items() if k != "target"}, "status": (answer or {}).get("status"),
                             "generation": restart_info.get("generation"), "coalesced": restart_info.get("coalesced")}
