@@ -53,6 +53,7 @@ class ConnectContext:
     nonce: str
     address: ClientAddress
     origin: str | None
+    own_loopback_page: bool = False  # a loopback browser on a page this gateway served (auto-paired like the CLI)
 
 
 def _refuse(code: ErrorCode, message: str, details: dict[str, Any], close_code: int = 1008, **kw: Any) -> ConnectRefused:
@@ -147,7 +148,8 @@ async def authenticate(svc: Services, ctx: ConnectContext, params: frames.Connec
         limiter.succeeded(key)
         return Grant(Principal(role, tuple(requested), method, device_id, client.id, client.mode, is_local, ctx.origin), digest)
     decision = await _device_decision(
-        svc, ctx, params, role, requested, device_id, raw_key, shared_ok, is_local, auth.deviceToken or token_candidate
+        svc, ctx, params, role, requested, device_id, raw_key, shared_ok, is_local or ctx.own_loopback_page,
+        auth.deviceToken or token_candidate,
     )
     if not decision.get("ok"):
         if decision.get("countFailure"):

@@ -61,6 +61,12 @@ def own_origins(port: int, public_origin: Any = None) -> set[Origin]:
     return own
 
 
+def is_own_loopback_page(header: str | None, port: int) -> bool:
+    """The page was served by this gateway over loopback (http(s)://127.0.0.1|localhost|[::1]:<port>)."""
+    origin = parse_origin(header) if header else None
+    return origin is not None and origin in own_origins(port)
+
+
 def _parse_configured(value: str) -> Origin | None:
     """A configured origin; people write `https://App.example.com/`, so case and a final slash are forgiven."""
     text = value.strip().lower()

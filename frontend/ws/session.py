@@ -27,6 +27,7 @@ from .framing import text_frame
 from .guarded_ws import GuardedWebSocketResponse
 from .handshake import HandshakeRejected, accept_connect
 from .limits import MAX_BUFFERED_BYTES, PREAUTH_MAX_BYTES
+from .origin_policy import is_own_loopback_page
 from .utf8 import INVALID_UTF8_CLOSE, valid_utf8
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ TRANSITIONS: dict[tuple[SessionState, SessionEvent], SessionState] = {
 class Session:
     __slots__ = (
         "svc", "dispatcher", "ws", "transport", "peer", "conn_id", "state", "seq", "client", "principal",
-        "secret_digest", "nonce", "connected_at", "presence_key", "is_local", "inflight", "origin", "address",
+        "secret_digest", "nonce", "connected_at", "presence_key", "is_local", "own_loopback_page", "inflight", "origin", "address",
         "connect_params", "_out", "_out_bytes", "_loop",
     )
 
@@ -82,6 +83,10 @@ class Session:
         self.origin: str | None = request.headers.get("Origin")
         self.address = client_address.resolve(self.peer, request.headers, svc.trusted_proxies)
         self.is_local = self.address.is_loopback and self.origin is None
+        sockname = request.transport.get_extra_info("sockname") if request.transport is not None else None
+        # a browser on this machine showing a page this gateway served (the Control UI): pairs like the CLI
+        self.own_loopback_page = self.address.is_loopback and not self.address.forwarded and sockname is not None \
+            and is_own_loopback_page(self.origin, sockname[1])
         self.conn_id = str(uuid.uuid4())
         self.state = SessionState.AWAITING_CONNECT
         self.seq = 0
@@ -215,7 +220,7 @@ class Session:
             self.advance(SessionEvent.REJECT)
             await self._close_ws(INVALID_UTF8_CLOSE, b"invalid UTF-8")
             return False
-        ctx = ConnectContext(self.conn_id, self.nonce, self.address, self.origin)
+        ctx = ConnectContext(self.conn_id, self.nonce, self.address, self.origin, self.own_loopback_page)
         try:
             hello, self.connect_params = await accept_connect(self.svc, self, ctx, data)
         except HandshakeRejected as rej:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from websockets.exceptions import InvalidStatus
 
 from ..device_identity import DeviceIdentity
 from ..harness import Gateway, Home, running_gateway
@@ -132,6 +133,30 @@ def test_without_credentials_or_device_identity_required(gw: Gateway) -> None:
     res = c.call("connect", connect_params(client_id="openclaw-control-ui", mode="ui"))
     assert res["error"]["details"]["code"] == "CONTROL_UI_DEVICE_IDENTITY_REQUIRED"
     assert c.close_code() == 1008
+
+
+def test_control_ui_on_a_page_this_gateway_served_over_loopback_is_paired_like_the_cli(gw: Gateway) -> None:
+    """The Control UI in a browser on this machine (Origin = this gateway's loopback origin) with the
+    shared token is paired at once; the same browser on a page another origin served waits for approval."""
+    own = {"Origin": f"http://127.0.0.1:{gw.port}"}
+    dev = DeviceIdentity()
+    c, res = device_connect(gw, dev, headers=own, client_id="openclaw-control-ui", mode="webchat",
+                            scopes=["operator.admin", "operator.read"])
+    try:
+        assert res["ok"] is True, res
+        assert res["payload"]["auth"]["scopes"] == ["operator.admin", "operator.read"] and res["payload"]["auth"]["deviceToken"]
+        assert c.call("config.get")["ok"] is True
+    finally:
+        c.close()
+    # a proxy-forwarded browser is not on this machine: it waits for an operator
+    c, res = device_connect(gw, DeviceIdentity(), headers={**own, **REMOTE},
+                            client_id="openclaw-control-ui", mode="webchat")
+    c.close()
+    assert res["ok"] is False and res["error"]["details"]["code"] == "PAIRING_REQUIRED", res
+    # another loopback port's page cannot even open the socket
+    with pytest.raises(InvalidStatus) as refused:
+        Client(gw.url, headers={"Origin": f"http://localhost:{gw.port % 65535 + 1}"})
+    assert refused.value.response.status_code == 403
 
 
 def test_a_remote_device_waits_for_an_operator_then_connects(gw: Gateway) -> None:
