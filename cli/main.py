@@ -213,6 +213,17 @@ def logs(
     ))
 
 
+@app.command("dashboard")
+def dashboard(
+    no_open: bool = typer.Option(False, "--no-open", help="Print the URL; do not open a browser."),
+    json_: bool = gc.JsonOpt,
+) -> None:
+    """Open the Control UI (prints its URL with the token in the URL fragment)."""
+    from .dashboard_cmd import dashboard_cmd
+
+    dashboard_cmd(no_open, json_)
+
+
 @app.command("doctor")
 def doctor(
     fix: bool = typer.Option(False, "--fix", help="Apply the safe repairs (permissions, stale records, unit drift)."),

@@ -18,6 +18,7 @@ from typing import Any
 from openclaw.ipc.config import config_value
 from openclaw.ipc.config_file import load_config
 from openclaw.ipc.config_schema import validate
+from openclaw.ipc.control_ui_links import links as control_ui_links
 from openclaw.ipc.errors import ConfigRefusal, ExitCode
 from openclaw.ipc.instance_registry import (
     InstanceRecord,
@@ -176,11 +177,10 @@ def _gateway_block(target: Target, port: int, port_source: str, instance: Instan
     else:
         bind_host = BIND_HOSTS.get(str(bind_mode), "127.0.0.1")
     tls = tls_block(target)
-    http, ws = ("https", "wss") if tls["enabled"] else ("http", "ws")
     out: dict[str, Any] = {
         "bindMode": bind_mode, "bindHost": bind_host, "port": port, "portSource": port_source,
         "probeUrl": target.url, "probeUrlSource": target.url_source,
-        "controlUiLinks": {"httpUrl": f"{http}://127.0.0.1:{port}/", "wsUrl": f"{ws}://127.0.0.1:{port}"},
+        "controlUiLinks": control_ui_links(port, tls["enabled"], target.config),
         "tls": tls,
     }
     if instance is not None:

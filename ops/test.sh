@@ -10,6 +10,8 @@ if [ "${OPENCLAW_SKIP_UPSTREAM:-}" != "1" ]; then
 fi
 # An OpenSSH server for the `gateway probe --ssh` tests, unpacked into .cache/sshd (never installed).
 ops/sshd-cache.sh >/dev/null || echo "test.sh: no OpenSSH server available; the ssh tunnel tests will skip" >&2
+# Debian's chromium + chromium-driver for the Control UI tests in a real headless browser (tests/browser).
+ops/browser-setup.sh >/dev/null || echo "test.sh: no headless chromium; the browser tests will skip" >&2
 set +e
 # The process tests mostly wait on real processes: 3 in parallel on 2 cores (OPENCLAW_TEST_WORKERS=1: serial).
 .venv/bin/python -m pytest -n "${OPENCLAW_TEST_WORKERS:-3}" "$@"
