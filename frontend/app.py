@@ -11,7 +11,7 @@ from aiohttp import web
 from openclaw.ipc.logs import get_logger
 
 from .appkeys import DISPATCHER, ORIGIN_POLICY, PREAUTH_SLOTS, SERVICES
-from .http import api_routes, channel_inbound, probes
+from .http import api_routes, channel_inbound, control_ui, probes
 from .http.responses import SECURITY_HEADERS, expect_handler, json_error
 from .services import Services
 from .ws.dispatch import Dispatcher
@@ -103,6 +103,9 @@ async def not_found(request: web.Request) -> web.StreamResponse:
         return inbound
     if request.path in probes.PATHS:  # a probe path with another method
         return json_error(405, "Method Not Allowed", "method_not_allowed", headers={"Allow": "GET, HEAD"})
+    ui = await control_ui.maybe_control_ui(request, request.app[SERVICES])  # the Control UI and its SPA routes
+    if ui is not None:
+        return ui
     return json_error(404, "Not Found", "not_found")
 
 
@@ -122,5 +125,6 @@ def build_app(svc: Services, dispatcher: Dispatcher) -> web.Application:
     probes.add_routes(app)
     api_routes.add_routes(app)
     channel_inbound.install(app)
+    control_ui.install(app)
     app.router.add_route("*", "/{tail:.*}", not_found, expect_handler=expect_handler)
     return app
