@@ -97,7 +97,9 @@ def test_uptime_grows(gw: Gateway) -> None:
         assert time.monotonic() < deadline, "uptimeMs never increased"
 
 
-@pytest.mark.parametrize("path", ["/api/x", "/v2/other"])  # a disabled /v1/* endpoint is text/plain (test_hooks.py)
+# API-like paths only: any other unknown GET is the Control UI's SPA fallback (spec §5, test_control_ui_http.py);
+# a disabled /v1/* endpoint is text/plain (test_hooks.py)
+@pytest.mark.parametrize("path", ["/api/x", "/v1/other"])
 def test_unknown_path_is_404_json(gw: Gateway, path: str) -> None:
     r = http(gw, path)
     assert r.status == 404
