@@ -30,16 +30,18 @@ function saveToken(token) {
 let memoryToken = readToken();
 
 // `#token=<token>` (what `openclaw dashboard` prints): keep it, then drop it from the address bar.
+// Returns true when the fragment carried a token.
 function takeTokenFromFragment() {
   const hash = location.hash.replace(/^#/, "");
-  if (!hash) return;
+  if (!hash) return false;
   const params = new URLSearchParams(hash);
   const token = params.get("token");
-  if (token === null) return;
+  if (token === null) return false;
   saveToken(token.trim());
   params.delete("token");
   const rest = params.toString();
   history.replaceState(history.state, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
+  return true;
 }
 
 const ctx = {
@@ -124,6 +126,16 @@ function start() {
   const wanted = location.hash.replace(/^#/, "");
   show(VIEWS.some((v) => v.id === wanted) ? wanted : memoryToken ? "overview" : "settings");
   ctx.client.start();
+  // a dashboard link opened in this tab again, or a view's address typed in: no page load happens
+  window.addEventListener("hashchange", () => {
+    if (takeTokenFromFragment()) {
+      ctx.client.restart();
+      show("overview");
+      return;
+    }
+    const id = location.hash.replace(/^#/, "");
+    if (VIEWS.some((v) => v.id === id)) show(id);
+  });
 }
 
 start();

@@ -8,10 +8,12 @@ const POLL_MS = 5000;
 let el = null;
 let ctx = null;
 let timer = null;
+let shown = "";  // re-rendered only when the answer changes
 
 export function mount(container, context) {
   el = container;
   ctx = context;
+  shown = "";
   replace(el, h("div", { id: "channels-list" }, h("p", { class: "muted" }, "loading…")));
   refresh();
 }
@@ -29,6 +31,9 @@ async function refresh() {
   try {
     const res = await ctx.client.call("channels.status", {});
     if (!el) return;
+    const signature = JSON.stringify({ ...res, ts: 0, eventLoop: null });
+    if (signature === shown) return;
+    shown = signature;
     const rows = [];
     for (const channel of res.channelOrder || Object.keys(res.channelAccounts || {})) {
       for (const a of (res.channelAccounts || {})[channel] || []) {

@@ -11,10 +11,12 @@ const EVENTS = new Set(["node.pair.requested", "node.pair.resolved", "device.pai
 let el = null;
 let ctx = null;
 let timer = null;
+let shown = "";  // what is on screen: re-rendered only when it changes (a button being clicked stays put)
 
 export function mount(container, context) {
   el = container;
   ctx = context;
+  shown = "";
   replace(el,
     h("h2", {}, "Pending node pairings"), h("div", { id: "node-pending" }),
     h("h2", {}, "Nodes"), h("div", { id: "node-list" }),
@@ -59,6 +61,9 @@ async function refresh() {
 }
 
 function render(nodes, pending, devices) {
+  const signature = JSON.stringify([nodes.map(({ lastSeenAtMs, ...n }) => n), pending, devices]);
+  if (signature === shown) return;
+  shown = signature;
   replace(el.querySelector("#node-pending"), pending.length ? table(
     ["Node", "Platform", "Commands", "Requested", ""],
     pending.map((p) => ({ p, cells: [p.displayName || p.nodeId, `${p.platform || ""} ${p.deviceFamily || ""}`, (p.commands || []).join(", ") || "–", ago(p.ts),

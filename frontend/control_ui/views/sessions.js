@@ -8,10 +8,12 @@ const POLL_MS = 5000;
 let el = null;
 let ctx = null;
 let timer = null;
+let shown = "";  // re-rendered only when the answer changes
 
 export function mount(container, context) {
   el = container;
   ctx = context;
+  shown = "";
   replace(el, h("div", { id: "sessions-list" }, h("p", { class: "muted" }, "loading…")));
   refresh();
 }
@@ -28,6 +30,9 @@ async function refresh() {
   try {
     const res = await ctx.client.call("sessions.list", { limit: 100 });
     if (!el) return;
+    const signature = JSON.stringify({ ...res, ts: 0, eventLoop: null });
+    if (signature === shown) return;
+    shown = signature;
     const rows = res.sessions || [];
     replace(el.querySelector("#sessions-list"),
       h("p", { class: "muted" }, `${res.count ?? rows.length} of ${res.totalCount ?? rows.length} session(s) · ${res.path || ""}`),
