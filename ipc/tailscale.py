@@ -44,15 +44,16 @@ def _binary() -> str:
     return found
 
 
-def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
+def _run(args: list[str], timeout_s: float | None = None) -> subprocess.CompletedProcess[str]:
     argv = [_binary(), *args]
+    bound = TAILSCALE_TIMEOUT_S if timeout_s is None else timeout_s
     try:
         return subprocess.run(
-            argv, capture_output=True, text=True, timeout=TAILSCALE_TIMEOUT_S, stdin=subprocess.DEVNULL, check=False
+            argv, capture_output=True, text=True, timeout=bound, stdin=subprocess.DEVNULL, check=False
         )
     except subprocess.TimeoutExpired:
         raise TailscaleError(
-            f"openclaw gateway: `tailscale {' '.join(args)}` did not answer within {TAILSCALE_TIMEOUT_S:g} s."
+            f"openclaw gateway: `tailscale {' '.join(args)}` did not answer within {bound:g} s."
         ) from None
     except OSError as exc:
         raise TailscaleError(f"openclaw gateway: cannot run {argv[0]}: {exc.strerror or exc}") from None
@@ -63,9 +64,9 @@ def _first_line(text: str) -> str:
     return lines[0][:300] if lines else ""
 
 
-def status() -> TailnetStatus:
+def status(timeout_s: float | None = None) -> TailnetStatus:
     """Ask `tailscale status --json`; refuse unless the backend is Running with an address."""
-    proc = _run(["status", "--json"])
+    proc = _run(["status", "--json"], timeout_s)
     try:
         data = json.loads(proc.stdout)
     except ValueError:

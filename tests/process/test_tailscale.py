@@ -1,6 +1,6 @@
 """`--tailscale serve|funnel`, `--tailscale-reset-on-exit`, `gateway.bind: tailnet` (issue 10 §4).
 
-A fake `tailscale` executable (written here, first on PATH) records its argv as JSON lines and answers
+A fake `tailscale` executable (tests/fakes/tailscale.py, first on PATH) records its argv as JSON lines and answers
 `status --json` like the real CLI; its tailnet address is 127.0.0.2, so nothing leaves loopback.
 """
 
@@ -10,48 +10,20 @@ import json
 import os
 import signal
 import socket
-import stat
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.fakes.tailscale import install_fake_tailscale
 from tests.harness import Gateway, Home, running_gateway, wait_for
-
-FAKE = r'''#!PYTHON
-import json, os, sys
-log = os.environ["FAKE_TS_LOG"]
-with open(log, "a") as f:
-    f.write(json.dumps(sys.argv[1:]) + "\n")
-args = sys.argv[1:]
-state = os.environ.get("FAKE_TS_STATE", "Running")
-if args[:2] == ["status", "--json"]:
-    print(json.dumps({
-        "Version": "1.76.1", "BackendState": state,
-        "Self": {"HostName": "gw", "DNSName": "gw.tail1234.ts.net.",
-                 "TailscaleIPs": [os.environ.get("FAKE_TS_IP", "127.0.0.2"), "fd7a:115c:a1e0::1"]},
-    }))
-    sys.exit(0)
-if args and args[0] in ("serve", "funnel"):
-    if state != "Running":
-        print("Logged out.", file=sys.stderr)
-        sys.exit(1)
-    if os.environ.get("FAKE_TS_REFUSE"):
-        print("Funnel not available; \"funnel\" node attribute not set.", file=sys.stderr)
-        sys.exit(1)
-    sys.exit(0)
-print("unknown command", file=sys.stderr)
-sys.exit(2)
-'''
 
 
 @pytest.fixture
 def fake_ts(tmp_path: Path):
     bindir = tmp_path / "fakebin"
     bindir.mkdir()
-    exe = bindir / "tailscale"
-    exe.write_text(FAKE.replace("PYTHON", sys.executable, 1))
-    exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
+    install_fake_tailscale(bindir)
     log = tmp_path / "tailscale-calls.jsonl"
 
     def env(home: Home, **extra: str) -> dict[str, str]:
