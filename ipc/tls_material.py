@@ -27,6 +27,16 @@ _COLON = re.compile(r"^(?:[0-9a-fA-F]{2}:){31}[0-9a-fA-F]{2}$")
 _PEM_CERT = re.compile(rb"-----BEGIN CERTIFICATE-----\s+(.+?)\s+-----END CERTIFICATE-----", re.DOTALL)
 
 
+class EncryptedKey(ssl.SSLError):
+    """The key file asks for a pass phrase: the gateway runs unattended and never prompts for one."""
+
+
+def _no_pass_phrase() -> bytes:
+    # Without a callback OpenSSL prompts on /dev/tty ("Enter PEM pass phrase:") and blocks the
+    # gateway (or fails obscurely without a terminal): refuse an encrypted key instead.
+    raise EncryptedKey("the key is encrypted")
+
+
 class TlsSettings(msgspec.Struct, kw_only=True):
     """Resolved `gateway.tls`; `fingerprint` is None only while a self-signed pair is still to be made."""
 
@@ -104,6 +114,11 @@ def load_pair(cert_path: Path, key_path: Path, ca_path: Path | None = None) -> s
         raise ConfigRefusal(f"gateway.tls: {cert_path} holds no PEM certificate.") from None
     try:
         server_context(str(cert_path), str(key_path), str(ca_path) if ca_path else None)
+    except EncryptedKey:
+        raise ConfigRefusal(
+            f"gateway.tls: the key {key_path} is encrypted (it asks for a pass phrase) and the gateway never prompts; "
+            f"decrypt it (openssl pkey -in {key_path} -out <new file>, mode 0600) and point gateway.tls.keyPath at that"
+        ) from None
     except ssl.SSLError as exc:
         raise ConfigRefusal(
             f"gateway.tls: cannot use {cert_path} with {key_path}: {exc.reason or exc} "
@@ -155,7 +170,7 @@ def server_context(cert_path: str, key_path: str, ca_path: str | None = None) ->
     """The front-end's context: TLS 1.2+ (upstream allows 1.3 only; 1.2 keeps older proxies working)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(cert_path, key_path)
+    ctx.load_cert_chain(cert_path, key_path, password=_no_pass_phrase)
     if ca_path:
         ctx.load_verify_locations(ca_path)
     ctx.set_alpn_protocols(["http/1.1"])

@@ -177,3 +177,57 @@ def test_turning_tls_on_while_running(home: Home, gateway: Gateway) -> None:
     assert served_fingerprint(gateway.port)[0] == fp
     health = home.cli("gateway", "health")
     assert health.returncode == 0 and f"wss://127.0.0.1:{gateway.port}" in health.stdout, health.stdout + health.stderr
+
+
+def _run_on_a_terminal(argv: list[str], env: dict[str, str], limit: float) -> tuple[int | None, str]:
+    """Run `argv` as an operator would in a shell: its own controlling terminal (OpenSSL prompts on
+    /dev/tty, not stdin). (exit code or None if still running after `limit` s, what it printed)."""
+    import os
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.execve(argv[0], argv, env)
+    out = b""
+    deadline = time.monotonic() + limit
+    code: int | None = None
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    chunk = b""
+                out += chunk
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                code = os.waitstatus_to_exitcode(status)
+                break
+    finally:
+        if code is None:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        os.close(fd)
+    return code, out.decode(errors="replace")
+
+
+def test_encrypted_key_refuses_start_instead_of_prompting(home: Home, tmp_path: Path) -> None:
+    """A pass-phrase-protected key: exit 78 naming the problem, not OpenSSL's `Enter PEM pass phrase:`
+    on the operator's terminal (an unbounded wait; under a service manager it could never be answered)."""
+    from cryptography.hazmat.primitives import serialization
+
+    cert_pem, key_pem = self_signed_pem()
+    key = serialization.load_pem_private_key(key_pem, None)
+    enc = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.BestAvailableEncryption(b"pass phrase"))
+    d = tmp_path / "pki"
+    d.mkdir()
+    (d / "c.pem").write_bytes(cert_pem)
+    (d / "k.pem").write_bytes(enc)
+    home.write_config(tls_config(home, certPath=str(d / "c.pem"), keyPath=str(d / "k.pem")))
+    code, out = _run_on_a_terminal([OPENCLAW, "gateway", "--port", "0"], home.env(), 15)
+    assert code == 78 and "Enter PEM pass phrase" not in out, out
+    assert "is encrypted" in out and "Traceback" not in out, out
