@@ -19,7 +19,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
-from .errors import StartFailure
+from .errors import ConfigRefusal, StartFailure
 
 MODES = ("off", "serve", "funnel")
 TAILSCALE_TIMEOUT_S = float(os.environ.get("OPENCLAW_TAILSCALE_TIMEOUT_S", "10"))
@@ -35,6 +35,21 @@ class TailnetStatus:
     ipv4: str | None
     ipv6: str | None
     dns_name: str | None  # MagicDNS name without the trailing dot
+
+
+def refuse_unsafe_auth(mode: str, auth_mode: str) -> None:
+    """As upstream: Funnel puts the gateway on the public internet, so it needs password auth; serve
+    puts it on the tailnet, so it needs some auth. ConfigRefusal (exit 78; a reload is refused)."""
+    if mode == "funnel" and auth_mode != "password":
+        raise ConfigRefusal(
+            "tailscale funnel requires gateway auth mode=password (set gateway.auth.password or "
+            "OPENCLAW_GATEWAY_PASSWORD, or pass --password)"
+        )
+    if mode == "serve" and auth_mode == "none":
+        raise ConfigRefusal(
+            "gateway.auth.mode=none cannot be used with gateway.tailscale.mode=serve; configure token or "
+            "password auth before exposing the gateway through Tailscale"
+        )
 
 
 def _binary() -> str:

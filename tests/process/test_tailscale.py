@@ -66,6 +66,9 @@ def fake_ts(tmp_path: Path):
     return env, calls
 
 
+PASSWORD_AUTH = {"mode": "password", "password": "a-long-enough-password-0123456789"}  # what Funnel needs
+
+
 def _home(tmp_path: Path, **gateway) -> Home:
     home = Home(tmp_path)
     home.write_config(home.default_config(**gateway))
@@ -87,7 +90,7 @@ def test_serve_at_start_and_reset_on_exit(tmp_path: Path, fake_ts) -> None:
 
 def test_funnel_from_config_without_reset(tmp_path: Path, fake_ts) -> None:
     env, calls = fake_ts
-    home = _home(tmp_path, tailscale={"mode": "funnel"})
+    home = _home(tmp_path, tailscale={"mode": "funnel"}, auth=PASSWORD_AUTH)
     with running_gateway(home, ["--port", "0"], env=env(home)) as gw:
         assert ["funnel", "--bg", "--yes", str(gw.port)] in calls()
         gw.signal(signal.SIGTERM)
@@ -97,7 +100,7 @@ def test_funnel_from_config_without_reset(tmp_path: Path, fake_ts) -> None:
 
 def test_reset_on_exit_from_config(tmp_path: Path, fake_ts) -> None:
     env, calls = fake_ts
-    home = _home(tmp_path, tailscale={"mode": "funnel", "resetOnExit": True})
+    home = _home(tmp_path, tailscale={"mode": "funnel", "resetOnExit": True}, auth=PASSWORD_AUTH)
     with running_gateway(home, ["--port", "0"], env=env(home)) as gw:
         gw.signal(signal.SIGINT)
         gw.wait_exit()
@@ -136,7 +139,7 @@ def test_logged_out_is_a_clear_failure(tmp_path: Path, fake_ts) -> None:
 
 def test_refused_funnel_is_a_clear_failure(tmp_path: Path, fake_ts) -> None:
     env, _calls = fake_ts
-    home = _home(tmp_path)
+    home = _home(tmp_path, auth=PASSWORD_AUTH)
     code, out = _run_refused(home, ["--port", "0", "--tailscale", "funnel"], env(home, FAKE_TS_REFUSE="1"))
     assert code == 1, out
     assert "`tailscale funnel` refused: Funnel not available" in out
@@ -182,3 +185,24 @@ def test_bind_tailnet_needs_auth(tmp_path: Path, fake_ts) -> None:
     home.write_config({"gateway": {"mode": "local", "bind": "tailnet", "auth": {"mode": "none"}}})
     code, out = _run_refused(home, ["--port", "0"], env(home))
     assert code == 78 and "Refusing to bind gateway to tailnet (127.0.0.2) without auth" in out, out
+
+
+@pytest.mark.parametrize(
+    ("mode", "auth", "expected"),
+    [
+        ("funnel", {"mode": "none"}, "tailscale funnel requires gateway auth mode=password"),
+        ("funnel", {"mode": "token", "token": "a-long-enough-token-0123456789"},
+         "tailscale funnel requires gateway auth mode=password"),
+        ("serve", {"mode": "none"}, "gateway.auth.mode=none cannot be used with gateway.tailscale.mode=serve"),
+    ],
+)
+def test_exposure_without_the_auth_it_needs_is_refused(tmp_path: Path, fake_ts, mode: str, auth: dict,
+                                                         expected: str) -> None:
+    """As upstream: Funnel (the public internet) needs password auth, serve needs some auth; refused
+    before anything is bound or `tailscale` is asked to expose the port (exit 78)."""
+    env, calls = fake_ts
+    home = Home(tmp_path)
+    home.write_config({"gateway": {"mode": "local", "auth": auth}, "logging": {"file": str(home.log_file)}})
+    code, out = _run_refused(home, ["--port", "0", "--tailscale", mode], env(home))
+    assert code == 78 and expected in out and "Traceback" not in out, out
+    assert calls() == []
