@@ -14,15 +14,19 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import os
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 
 from .errors import ConfigRefusal, StartFailure
 
 MODES = ("off", "serve", "funnel")
-TAILSCALE_TIMEOUT_S = float(os.environ.get("OPENCLAW_TAILSCALE_TIMEOUT_S", "10"))
+TAILSCALE_TIMEOUT_S = 10.0  # OPENCLAW_TAILSCALE_TIMEOUT_S overrides it (read when tailscale is used)
+TIMEOUT_ENV = "OPENCLAW_TAILSCALE_TIMEOUT_S"
+MAX_TIMEOUT_S = 300.0
 INSTALL_HINT = "Install Tailscale (https://tailscale.com/download) and run `tailscale up`."
 
 
@@ -52,6 +56,20 @@ def refuse_unsafe_auth(mode: str, auth_mode: str) -> None:
         )
 
 
+def timeout_s() -> float:
+    """The bound on one tailscale call; a bad override is a clear failure, never unbounded."""
+    raw = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not raw:
+        return TAILSCALE_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= MAX_TIMEOUT_S):
+        raise TailscaleError(f"openclaw gateway: Invalid {TIMEOUT_ENV}: {raw[:40]!r} (seconds, more than 0, at most {MAX_TIMEOUT_S:g}).")
+    return value
+
+
 def _binary() -> str:
     found = shutil.which("tailscale")
     if found is None:
@@ -60,17 +78,40 @@ def _binary() -> str:
 
 
 def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """One bounded call. It runs in its own process group, killed whole at the deadline: a wrapper
+    script's hung child would otherwise be left behind (holding the output pipe)."""
+    limit = timeout_s()
     argv = [_binary(), *args]
     try:
-        return subprocess.run(
-            argv, capture_output=True, text=True, timeout=TAILSCALE_TIMEOUT_S, stdin=subprocess.DEVNULL, check=False
+        proc = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+            start_new_session=True,
         )
-    except subprocess.TimeoutExpired:
-        raise TailscaleError(
-            f"openclaw gateway: `tailscale {' '.join(args)}` did not answer within {TAILSCALE_TIMEOUT_S:g} s."
-        ) from None
     except OSError as exc:
         raise TailscaleError(f"openclaw gateway: cannot run {argv[0]}: {exc.strerror or exc}") from None
+    try:
+        out, err = proc.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise TailscaleError(
+            f"openclaw gateway: `tailscale {' '.join(args)}` did not answer within {limit:g} s."
+        ) from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # the group this call created (start_new_session)
+    except OSError:
+        pass
+    proc.kill()
+    proc.wait()
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
 
 
 def _first_line(text: str) -> str:

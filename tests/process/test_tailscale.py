@@ -25,6 +25,12 @@ with open(log, "a") as f:
     f.write(json.dumps(sys.argv[1:]) + "\n")
 args = sys.argv[1:]
 state = os.environ.get("FAKE_TS_STATE", "Running")
+if os.environ.get("FAKE_TS_HANG"):  # a wrapper script whose child hangs, holding the output pipe
+    import subprocess
+    child = subprocess.Popen(["sleep", "120"])
+    with open(os.environ["FAKE_TS_HANG"], "w") as f:
+        f.write(str(child.pid))
+    child.wait()
 if args[:2] == ["status", "--json"]:
     print(json.dumps({
         "Version": "1.76.1", "BackendState": state,
@@ -206,3 +212,41 @@ def test_exposure_without_the_auth_it_needs_is_refused(tmp_path: Path, fake_ts, 
     code, out = _run_refused(home, ["--port", "0", "--tailscale", mode], env(home))
     assert code == 78 and expected in out and "Traceback" not in out, out
     assert calls() == []
+
+
+def test_a_bad_timeout_variable_is_a_clear_failure_not_a_traceback(tmp_path: Path, fake_ts) -> None:
+    """OPENCLAW_TAILSCALE_TIMEOUT_S is read when tailscale is used: garbage, 0, inf or nan there is a
+    clear exit 1 for `--tailscale`, and every other command (which never runs tailscale) is unaffected."""
+    env, calls = fake_ts
+    home = _home(tmp_path)
+    for bad in ("abc", "0", "inf", "nan", "-5"):
+        r = home.cli("gateway", "status", "--no-probe", env=env(home, OPENCLAW_TAILSCALE_TIMEOUT_S=bad))
+        assert "Traceback" not in r.stderr and r.returncode in (0, 1), (bad, r.stderr)
+    code, out = _run_refused(home, ["--port", "0", "--tailscale", "serve"], env(home, OPENCLAW_TAILSCALE_TIMEOUT_S="inf"))
+    assert code == 1 and "Invalid OPENCLAW_TAILSCALE_TIMEOUT_S" in out and "Traceback" not in out, out
+    assert calls() == []
+
+
+def test_a_hanging_tailscale_is_bounded_and_leaves_nothing_behind(tmp_path: Path, fake_ts) -> None:
+    """`tailscale` that never answers (here a wrapper whose child hangs): exit 1 after the timeout
+    with a clear message, and the whole process group it started is gone, not left sleeping."""
+    import time
+
+    import psutil
+
+    env, _calls = fake_ts
+    home = _home(tmp_path)
+    pidfile = tmp_path / "hung.pid"
+    started = time.monotonic()
+    code, out = _run_refused(home, ["--port", "0", "--tailscale", "serve"],
+                             env(home, FAKE_TS_HANG=str(pidfile), OPENCLAW_TAILSCALE_TIMEOUT_S="2"))
+    took = time.monotonic() - started
+    assert code == 1 and "`tailscale status --json` did not answer within 2 s" in out, out
+    assert took < 10, took
+    hung = int(pidfile.read_text())
+    try:
+        wait_for(lambda: not psutil.pid_exists(hung) or psutil.Process(hung).status() == psutil.STATUS_ZOMBIE, 5,
+                 what="the hung tailscale child gone")
+    finally:
+        if psutil.pid_exists(hung):
+            os.kill(hung, signal.SIGKILL)
