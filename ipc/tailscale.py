@@ -137,7 +137,8 @@ def status() -> TailnetStatus:
         )
     me = data.get("Self") if isinstance(data.get("Self"), dict) else {}
     ipv4 = ipv6 = None
-    for raw in me.get("TailscaleIPs") or []:
+    ips = me.get("TailscaleIPs")
+    for raw in ips if isinstance(ips, list) else []:
         try:
             ip = ipaddress.ip_address(str(raw))
         except ValueError:

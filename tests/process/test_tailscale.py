@@ -250,3 +250,21 @@ def test_a_hanging_tailscale_is_bounded_and_leaves_nothing_behind(tmp_path: Path
     finally:
         if psutil.pid_exists(hung):
             os.kill(hung, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("answer", [
+    '{"BackendState": "Running", "Self": {"TailscaleIPs": 5}}', '{"BackendState": "Running", "Self": []}',
+    '{"BackendState": "Running", "Self": {"TailscaleIPs": "100.64.0.1"}}', "[1]", "null", "",
+])
+def test_garbage_status_json_is_a_tailscale_error(monkeypatch: pytest.MonkeyPatch, answer: str) -> None:
+    """Whatever `tailscale status --json` prints, the answer is a status or a TailscaleError (exit 1)."""
+    import subprocess
+
+    from openclaw.ipc import tailscale
+
+    monkeypatch.setattr(tailscale, "_run", lambda args: subprocess.CompletedProcess(args, 0, answer, ""))
+    try:
+        st = tailscale.status()
+    except tailscale.TailscaleError:
+        return
+    assert st.ipv4 is None and st.ipv6 is None
