@@ -231,3 +231,37 @@ def test_encrypted_key_refuses_start_instead_of_prompting(home: Home, tmp_path: 
     code, out = _run_on_a_terminal([OPENCLAW, "gateway", "--port", "0"], home.env(), 15)
     assert code == 78 and "Enter PEM pass phrase" not in out, out
     assert "is encrypted" in out and "Traceback" not in out, out
+
+
+def _generate_in_race(state: str, barrier, results) -> None:  # pragma: no cover - runs in a child
+    from openclaw.ipc.errors import ConfigRefusal
+    from openclaw.ipc.tls_material import ensure_tls_material, resolve_tls
+
+    settings = resolve_tls({"gateway": {"tls": {"enabled": True}}}, state)
+    barrier.wait()
+    try:
+        ensure_tls_material(settings)
+        results.put(("ok", settings.fingerprint if settings else None))
+    except ConfigRefusal as exc:
+        results.put(("refused", str(exc)))
+
+
+def test_two_processes_generating_one_pair_agree(tmp_path: Path) -> None:
+    """autoGenerate from two processes on one state dir at the same moment (a service and a shell):
+    one pair is published and both use it; the loser used to find the key but not yet the certificate
+    and refuse to start ("cannot read the certificate")."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    for i in range(20):
+        state = tmp_path / f"s{i}"
+        state.mkdir()
+        barrier, results = ctx.Barrier(2), ctx.Queue()
+        procs = [ctx.Process(target=_generate_in_race, args=(str(state), barrier, results)) for _ in range(2)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(20)
+        got = [results.get(timeout=5) for _ in procs]
+        served = certificate_fingerprint((state / "gateway" / "tls" / "gateway-cert.pem").read_bytes())
+        assert got == [("ok", served), ("ok", served)], (i, got)
