@@ -12,8 +12,10 @@ and what discovery publishes as `gatewayTlsSha256`.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import ssl
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -153,10 +155,24 @@ def resolve_tls(data: dict[str, Any], state_dir: Path | str) -> TlsSettings | No
     return settings
 
 
+def loose_key_warning(key_path: str) -> list[str]:
+    """A key other users may read (group/other bits): named, with the fix; the gateway still starts."""
+    try:
+        mode = stat.S_IMODE(os.stat(key_path).st_mode)
+    except OSError:
+        return []
+    if not mode & 0o077:
+        return []
+    return [f"Warning: gateway.tls key {key_path} is mode {mode:04o}: other users can read the private key "
+            f"(chmod 600 {key_path})."]
+
+
 def ensure_tls_material(settings: TlsSettings | None) -> list[str]:
     """Generate the self-signed pair a resolved setting is waiting for; notices for the operator."""
-    if settings is None or not settings.pending_generation:
+    if settings is None:
         return []
+    if not settings.pending_generation:
+        return loose_key_warning(settings.key_path)
     from .tls_selfsigned import generate_self_signed
 
     generate_self_signed(Path(settings.cert_path), Path(settings.key_path))

@@ -265,3 +265,16 @@ def test_two_processes_generating_one_pair_agree(tmp_path: Path) -> None:
         got = [results.get(timeout=5) for _ in procs]
         served = certificate_fingerprint((state / "gateway" / "tls" / "gateway-cert.pem").read_bytes())
         assert got == [("ok", served), ("ok", served)], (i, got)
+
+
+def test_a_key_other_users_can_read_is_named_at_start(home: Home, make_gateway, tmp_path: Path) -> None:
+    """An operator's key left 0644: the gateway starts (as upstream) but says so, with the fix."""
+    cert_pem, key_pem = self_signed_pem()
+    d = tmp_path / "pki"
+    d.mkdir()
+    (d / "c.pem").write_bytes(cert_pem)
+    (d / "k.pem").write_bytes(key_pem)
+    (d / "k.pem").chmod(0o644)
+    gw = make_gateway(config=tls_config(home, certPath=str(d / "c.pem"), keyPath=str(d / "k.pem")))
+    out = gw.output()
+    assert f"{d / 'k.pem'} is mode 0644" in out and f"chmod 600 {d / 'k.pem'}" in out, out
