@@ -163,8 +163,8 @@ def loose_key_warning(key_path: str) -> list[str]:
         return []
     if not mode & 0o077:
         return []
-    return [f"Warning: gateway.tls key {key_path} is mode {mode:04o}: other users can read the private key "
-            f"(chmod 600 {key_path})."]
+    return [(f"Warning: gateway.tls key {key_path} is mode {mode:04o}: other users can read the private key "
+             f"(chmod 600 {key_path}).")]
 
 
 def ensure_tls_material(settings: TlsSettings | None) -> list[str]:
