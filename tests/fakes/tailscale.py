@@ -3,7 +3,8 @@
 It appends its argv as a JSON line to $FAKE_TS_LOG (when set) and answers `status --json` like the
 real CLI (BackendState $FAKE_TS_STATE, default Running; Self.DNSName "gw.tail1234.ts.net.";
 Self.TailscaleIPs [$FAKE_TS_IP or 127.0.0.2, fd7a:115c:a1e0::1], so nothing leaves loopback);
-`serve|funnel` succeed unless logged out or $FAKE_TS_REFUSE; $FAKE_TS_HANG=S sleeps S seconds first.
+`serve|funnel` succeed unless logged out or $FAKE_TS_REFUSE; $FAKE_TS_HANG=S sleeps S seconds first;
+$FAKE_TS_HANG_CHILD=<file> starts a `sleep 120` child, writes its pid there and waits for it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ state = os.environ.get("FAKE_TS_STATE", "Running")
 if os.environ.get("FAKE_TS_HANG"):
     import time
     time.sleep(float(os.environ["FAKE_TS_HANG"]))
+if os.environ.get("FAKE_TS_HANG_CHILD"):  # a wrapper script whose child hangs, holding the output pipe
+    import subprocess
+    child = subprocess.Popen(["sleep", "120"])
+    with open(os.environ["FAKE_TS_HANG_CHILD"], "w") as f:
+        f.write(str(child.pid))
+    child.wait()
 if args[:2] == ["status", "--json"]:
     print(json.dumps({
         "Version": "1.76.1", "BackendState": state,
