@@ -228,7 +228,7 @@ def test_garbage_status_json_is_a_tailscale_error(monkeypatch: pytest.MonkeyPatc
 
     from openclaw.ipc import tailscale
 
-    monkeypatch.setattr(tailscale, "_run", lambda args: subprocess.CompletedProcess(args, 0, answer, ""))
+    monkeypatch.setattr(tailscale, "_run", lambda args, limit_s=None: subprocess.CompletedProcess(args, 0, answer, ""))
     try:
         st = tailscale.status()
     except tailscale.TailscaleError:
