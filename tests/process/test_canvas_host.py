@@ -336,6 +336,11 @@ def test_odd_requests_get_plain_answers_with_the_security_headers(make_gateway, 
         s.sendall(b"GET " + PREFIX.encode() + b"a\x00b HTTP/1.1\r\nHost: x\r\n\r\n")
         bad, _ = _answer(s, 5)
     assert bad.startswith(b"HTTP/1.") and b" 400 " in bad.split(b"\r\n")[0] and b"nosniff" in bad, bad
+    # DNS rebinding: a page on evil.example re-pointed at 127.0.0.1 names its own host; loopback names pass
+    for host, status in (("evil.example", 421), (f"evil.example:{cport}", 421), ("", 421),
+                         (f"localhost:{cport}", 200), (f"[::1]:{cport}", 200), ("127.0.0.9", 200)):
+        got, h, _ = get(cport, PREFIX + "app.js", headers={"Host": host})
+        assert got == status and h["x-content-type-options"] == "nosniff", (host, got)
     assert "Traceback" not in gw.output()
 
 

@@ -163,3 +163,14 @@ def test_plan_gateway_rebind_moves_the_canvas_host_too() -> None:
     assert p.rebind and p.hot.get("canvas") == ["gateway.port"]
     p = _plan(old, new, old_gw=_gw(), new_gw=_gw(port=19000, canvas_port=18793))  # an explicit canvas port stays
     assert p.rebind and "canvas" not in p.hot
+
+
+def test_host_guard_names() -> None:
+    from openclaw.workers.canvas import host_guard as g
+
+    extra = g.allowed_hosts({"allowedHosts": ["Canvas.Example.com", "proxy.lan:8443", 5]})
+    assert extra == frozenset({"canvas.example.com", "proxy.lan"})
+    assert g.admits("canvas.example.com:443", extra) and g.admits("LOCALHOST", extra) and g.admits("[::1]:1", extra)
+    assert not g.admits("evil.example", extra) and not g.admits(None, extra) and not g.admits("[::1", extra)
+    assert not g.admits("localhost:abc", extra) and not g.admits("127.0.0.1.evil.example", extra)
+    assert g.loopback_only(["127.0.0.1", "::1"]) and not g.loopback_only(["0.0.0.0"]) and not g.loopback_only([])

@@ -22,6 +22,7 @@ from openclaw.ipc.control import Configure
 from openclaw.ipc.errors import ConfigRefusal
 from openclaw.workers.runtime import Worker
 
+from . import host_guard
 from .connections import CanvasRunner
 from .server import make_app
 
@@ -89,9 +90,14 @@ class CanvasHost(Worker):
     async def start(self) -> None:
         if self.gateway.canvas_port is None:
             raise ConfigRefusal("the canvas host is turned off (canvasHost.enabled=false or OPENCLAW_SKIP_CANVAS_HOST)")
-        self.runner = CanvasRunner(make_app(lambda: self.real_root), access_log=None, handle_signals=False)
+        self.runner = CanvasRunner(make_app(lambda: self.real_root, self._host_ok), access_log=None, handle_signals=False)
         await self.runner.setup()
         await self._listen()
+
+    def _host_ok(self, header: str | None) -> bool:
+        if not host_guard.loopback_only(self.hosts):
+            return True
+        return host_guard.admits(header, host_guard.allowed_hosts(canvas_config.section(self.config)))
 
     async def _listen(self) -> None:
         assert self.runner is not None and self.gateway.canvas_port is not None

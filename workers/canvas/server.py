@@ -33,10 +33,14 @@ def _redirect(location: str) -> web.Response:
     return web.Response(status=301, headers={"Location": location, "Cache-Control": "no-store", **SECURITY_HEADERS})
 
 
-def make_app(root_of: Callable[[], str]) -> web.Application:
-    """`root_of()` is the canvas root's real path now (it may change with the config)."""
+def make_app(root_of: Callable[[], str], host_ok: Callable[[str | None], bool] = lambda _h: True) -> web.Application:
+    """`root_of()` is the canvas root's real path now (it may change with the config); `host_ok(Host)`
+    is the DNS-rebinding guard (host_guard.py)."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        if not host_ok(request.headers.get("Host")):
+            return _text(421, "Misdirected Request: this canvas host answers only to localhost names "
+                              "(canvasHost.allowedHosts lists others)")
         if request.method not in ("GET", "HEAD"):
             return _text(405, "Method Not Allowed", Allow=ALLOW)
         raw = request.raw_path
