@@ -86,7 +86,9 @@ def dashboard_cmd(no_open: bool, as_json: bool) -> None:
         return
     port, _source = resolve_local_port(paths, config)
     fingerprint = gateway_tls_fingerprint(config, paths.state_dir)
-    tls = bool((config.get("gateway") or {}).get("tls", {}).get("enabled")) if isinstance(config.get("gateway"), dict) else False
+    gw = config.get("gateway")
+    tls_section = gw.get("tls") if isinstance(gw, dict) else None
+    tls = isinstance(tls_section, dict) and tls_section.get("enabled") is True  # as the gateway reads it
     ui = links(port, tls, config)
     if not ui_enabled(config):
         _fail(as_json, "The Control UI is disabled (gateway.controlUi.enabled: false).",

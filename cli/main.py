@@ -153,15 +153,26 @@ def gateway_probe(
     probe_cmd(url, token, password, timeout, json_, port, ssh, ssh_identity, ssh_auto)
 
 
+DiscoverDomainOpt = typer.Option(
+    None, "--domain", metavar="DOMAIN", help="Browse this DNS-SD domain (repeatable; local. = multicast). "
+    "Default: local. plus discovery.wideArea.domain.",
+)
+
+
 @gateway_app.command("discover")
 def gateway_discover(
     timeout: int = typer.Option(2000, "--timeout", help="How long to browse and resolve, in ms."),
     json_: bool = gc.JsonOpt,
+    domain: list[str] | None = DiscoverDomainOpt,
+    dns_server: str | None = typer.Option(
+        None, "--dns-server", metavar="IP[:PORT]", help="DNS server for wide-area domains, ip[:port] "
+        "(env OPENCLAW_DISCOVERY_DNS_SERVER; default: the system resolver).",
+    ),
 ) -> None:
-    """Find gateways announcing _openclaw-gw._tcp over multicast DNS-SD (local.)."""
+    """Find gateways announcing _openclaw-gw._tcp over multicast (local.) and wide-area DNS-SD."""
     from .discover_cmd import discover_cmd
 
-    discover_cmd(timeout, json_)
+    discover_cmd(timeout, json_, domain, dns_server)
 
 
 @app.command("health")

@@ -228,6 +228,7 @@ def resolve_gateway(
         raise ConfigRefusal("gateway.auth.mode 'trusted-proxy' is not supported by this gateway yet.")
     loopback_only = bind_mode != "tailnet" and all(is_loopback_host(h) for h in hosts)
     ts_mode, ts_reset = _resolve_tailscale(opts, data, bind_mode)
+    tailscale.refuse_unsafe_auth(ts_mode, auth_mode)
     if auth_mode == "password" and not password:
         raise ConfigRefusal(
             "Gateway auth is set to password, but no password is configured. Set gateway.auth.password "

@@ -122,6 +122,7 @@ class CanvasHost(_Closed):
     enabled: bool | None = None
     port: Port | None = None
     root: str | None = None
+    allowedHosts: list[str] | None = None  # Host names besides localhost ones (a reverse proxy's), loopback bind
     liveReload: bool | None = None  # upstream's key; accepted, no effect here
 
 

@@ -14,15 +14,19 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import os
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 
-from .errors import StartFailure
+from .errors import ConfigRefusal, StartFailure
 
 MODES = ("off", "serve", "funnel")
-TAILSCALE_TIMEOUT_S = float(os.environ.get("OPENCLAW_TAILSCALE_TIMEOUT_S", "10"))
+TAILSCALE_TIMEOUT_S = 10.0  # OPENCLAW_TAILSCALE_TIMEOUT_S overrides it (read when tailscale is used)
+TIMEOUT_ENV = "OPENCLAW_TAILSCALE_TIMEOUT_S"
+MAX_TIMEOUT_S = 300.0
 INSTALL_HINT = "Install Tailscale (https://tailscale.com/download) and run `tailscale up`."
 
 
@@ -37,6 +41,35 @@ class TailnetStatus:
     dns_name: str | None  # MagicDNS name without the trailing dot
 
 
+def refuse_unsafe_auth(mode: str, auth_mode: str) -> None:
+    """As upstream: Funnel puts the gateway on the public internet, so it needs password auth; serve
+    puts it on the tailnet, so it needs some auth. ConfigRefusal (exit 78; a reload is refused)."""
+    if mode == "funnel" and auth_mode != "password":
+        raise ConfigRefusal(
+            "tailscale funnel requires gateway auth mode=password (set gateway.auth.password or "
+            "OPENCLAW_GATEWAY_PASSWORD, or pass --password)"
+        )
+    if mode == "serve" and auth_mode == "none":
+        raise ConfigRefusal(
+            "gateway.auth.mode=none cannot be used with gateway.tailscale.mode=serve; configure token or "
+            "password auth before exposing the gateway through Tailscale"
+        )
+
+
+def timeout_s() -> float:
+    """The bound on one tailscale call; a bad override is a clear failure, never unbounded."""
+    raw = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not raw:
+        return TAILSCALE_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 < value <= MAX_TIMEOUT_S):
+        raise TailscaleError(f"openclaw gateway: Invalid {TIMEOUT_ENV}: {raw[:40]!r} (seconds, more than 0, at most {MAX_TIMEOUT_S:g}).")
+    return value
+
+
 def _binary() -> str:
     found = shutil.which("tailscale")
     if found is None:
@@ -44,18 +77,42 @@ def _binary() -> str:
     return found
 
 
-def _run(args: list[str]) -> subprocess.CompletedProcess[str]:
+def _run(args: list[str], limit_s: float | None = None) -> subprocess.CompletedProcess[str]:
+    """One bounded call (`limit_s`, else OPENCLAW_TAILSCALE_TIMEOUT_S / 10 s). It runs in its own process
+    group, killed whole at the deadline: a wrapper script's hung child would otherwise be left behind
+    (holding the output pipe)."""
+    limit = timeout_s() if limit_s is None else limit_s
     argv = [_binary(), *args]
     try:
-        return subprocess.run(
-            argv, capture_output=True, text=True, timeout=TAILSCALE_TIMEOUT_S, stdin=subprocess.DEVNULL, check=False
+        proc = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+            start_new_session=True,
         )
-    except subprocess.TimeoutExpired:
-        raise TailscaleError(
-            f"openclaw gateway: `tailscale {' '.join(args)}` did not answer within {TAILSCALE_TIMEOUT_S:g} s."
-        ) from None
     except OSError as exc:
         raise TailscaleError(f"openclaw gateway: cannot run {argv[0]}: {exc.strerror or exc}") from None
+    try:
+        out, err = proc.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise TailscaleError(
+            f"openclaw gateway: `tailscale {' '.join(args)}` did not answer within {limit:g} s."
+        ) from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # the group this call created (start_new_session)
+    except OSError:
+        pass
+    proc.kill()
+    proc.wait()
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
 
 
 def _first_line(text: str) -> str:
@@ -63,9 +120,9 @@ def _first_line(text: str) -> str:
     return lines[0][:300] if lines else ""
 
 
-def status() -> TailnetStatus:
+def status(limit_s: float | None = None) -> TailnetStatus:
     """Ask `tailscale status --json`; refuse unless the backend is Running with an address."""
-    proc = _run(["status", "--json"])
+    proc = _run(["status", "--json"], limit_s)
     try:
         data = json.loads(proc.stdout)
     except ValueError:
@@ -81,7 +138,8 @@ def status() -> TailnetStatus:
         )
     me = data.get("Self") if isinstance(data.get("Self"), dict) else {}
     ipv4 = ipv6 = None
-    for raw in me.get("TailscaleIPs") or []:
+    ips = me.get("TailscaleIPs")
+    for raw in ips if isinstance(ips, list) else []:
         try:
             ip = ipaddress.ip_address(str(raw))
         except ValueError:

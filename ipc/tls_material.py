@@ -12,8 +12,10 @@ and what discovery publishes as `gatewayTlsSha256`.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import ssl
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,16 @@ MAX_PEM_BYTES = 64 * 1024  # upstream's bound on a leaf file
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 _COLON = re.compile(r"^(?:[0-9a-fA-F]{2}:){31}[0-9a-fA-F]{2}$")
 _PEM_CERT = re.compile(rb"-----BEGIN CERTIFICATE-----\s+(.+?)\s+-----END CERTIFICATE-----", re.DOTALL)
+
+
+class EncryptedKey(ssl.SSLError):
+    """The key file asks for a pass phrase: the gateway runs unattended and never prompts for one."""
+
+
+def _no_pass_phrase() -> bytes:
+    # Without a callback OpenSSL prompts on /dev/tty ("Enter PEM pass phrase:") and blocks the
+    # gateway (or fails obscurely without a terminal): refuse an encrypted key instead.
+    raise EncryptedKey("the key is encrypted")
 
 
 class TlsSettings(msgspec.Struct, kw_only=True):
@@ -104,6 +116,11 @@ def load_pair(cert_path: Path, key_path: Path, ca_path: Path | None = None) -> s
         raise ConfigRefusal(f"gateway.tls: {cert_path} holds no PEM certificate.") from None
     try:
         server_context(str(cert_path), str(key_path), str(ca_path) if ca_path else None)
+    except EncryptedKey:
+        raise ConfigRefusal(
+            f"gateway.tls: the key {key_path} is encrypted (it asks for a pass phrase) and the gateway never prompts; "
+            f"decrypt it (openssl pkey -in {key_path} -out <new file>, mode 0600) and point gateway.tls.keyPath at that"
+        ) from None
     except ssl.SSLError as exc:
         raise ConfigRefusal(
             f"gateway.tls: cannot use {cert_path} with {key_path}: {exc.reason or exc} "
@@ -138,10 +155,24 @@ def resolve_tls(data: dict[str, Any], state_dir: Path | str) -> TlsSettings | No
     return settings
 
 
+def loose_key_warning(key_path: str) -> list[str]:
+    """A key other users may read (group/other bits): named, with the fix; the gateway still starts."""
+    try:
+        mode = stat.S_IMODE(os.stat(key_path).st_mode)
+    except OSError:
+        return []
+    if not mode & 0o077:
+        return []
+    return [(f"Warning: gateway.tls key {key_path} is mode {mode:04o}: other users can read the private key "
+             f"(chmod 600 {key_path}).")]
+
+
 def ensure_tls_material(settings: TlsSettings | None) -> list[str]:
     """Generate the self-signed pair a resolved setting is waiting for; notices for the operator."""
-    if settings is None or not settings.pending_generation:
+    if settings is None:
         return []
+    if not settings.pending_generation:
+        return loose_key_warning(settings.key_path)
     from .tls_selfsigned import generate_self_signed
 
     generate_self_signed(Path(settings.cert_path), Path(settings.key_path))
@@ -155,7 +186,7 @@ def server_context(cert_path: str, key_path: str, ca_path: str | None = None) ->
     """The front-end's context: TLS 1.2+ (upstream allows 1.3 only; 1.2 keeps older proxies working)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(cert_path, key_path)
+    ctx.load_cert_chain(cert_path, key_path, password=_no_pass_phrase)
     if ca_path:
         ctx.load_verify_locations(ca_path)
     ctx.set_alpn_protocols(["http/1.1"])

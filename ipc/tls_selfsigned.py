@@ -13,6 +13,7 @@ import datetime as dt
 import ipaddress
 import os
 import socket
+import time
 from pathlib import Path
 
 from cryptography import x509
@@ -24,6 +25,7 @@ from .atomic import write_atomic
 from .errors import ConfigRefusal
 
 VALID_DAYS = 3650
+PARTNER_WAIT_S = 5.0  # how long a process that lost the race waits for the winner's certificate
 COMMON_NAME = "openclaw-gateway"
 
 
@@ -91,5 +93,19 @@ def generate_self_signed(cert_path: Path, key_path: Path) -> None:
         if _publish_new(key_path, key_pem):
             if not _publish_new(cert_path, cert_pem):
                 key_path.unlink(missing_ok=True)  # a certificate appeared without its key: not ours to pair
+        else:
+            _await_partner_certificate(cert_path, key_path)
     except OSError as exc:
         raise ConfigRefusal(f"gateway.tls.autoGenerate: cannot write the self-signed certificate: {exc}") from None
+
+
+def _await_partner_certificate(cert_path: Path, key_path: Path) -> None:
+    """Another process published its key first; it publishes the certificate a moment later."""
+    deadline = time.monotonic() + PARTNER_WAIT_S
+    while not cert_path.exists():
+        if time.monotonic() >= deadline:
+            raise ConfigRefusal(
+                f"gateway.tls.autoGenerate: {key_path} appeared without {cert_path} (another process was "
+                f"generating the pair and did not finish within {PARTNER_WAIT_S:g} s); remove both files and start again"
+            )
+        time.sleep(0.01)

@@ -12,6 +12,8 @@ fi
 ops/sshd-cache.sh >/dev/null || echo "test.sh: no OpenSSH server available; the ssh tunnel tests will skip" >&2
 # Debian's chromium + chromium-driver for the Control UI tests in a real headless browser (tests/browser).
 ops/browser-setup.sh >/dev/null || echo "test.sh: no headless chromium; the browser tests will skip" >&2
+# nginx for the reverse-proxy recipe test, unpacked into .cache/nginx (never installed: its postinst starts nginx on :80).
+ops/nginx-cache.sh >/dev/null || echo "test.sh: no nginx cache; the nginx test uses /usr/sbin/nginx or skips" >&2
 set +e
 # The process tests mostly wait on real processes: 3 in parallel on 2 cores (OPENCLAW_TEST_WORKERS=1: serial).
 .venv/bin/python -m pytest -n "${OPENCLAW_TEST_WORKERS:-3}" "$@"

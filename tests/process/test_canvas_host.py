@@ -274,3 +274,88 @@ def test_busy_port_degrades_but_never_fails_readiness(make_gateway, home: Home) 
             assert gw.http_status("/readyz") == 200 and c.call("sessions.list")["ok"]
         finally:
             c.close()
+
+
+def _answer(sock: socket.socket, limit: float) -> tuple[bytes, float]:
+    """Everything until the peer closes (or `limit` s pass), and when it closed."""
+    start = time.monotonic()
+    sock.settimeout(limit)
+    data = b""
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except (TimeoutError, ConnectionResetError):
+        pass
+    return data, time.monotonic() - start
+
+
+def test_idle_and_slow_clients_are_bounded(make_gateway, home: Home) -> None:
+    """Slowloris and idle sockets: a request head must be complete 10 s after its first byte (408),
+    a silent connection is closed too, and past 512 open connections one more gets 503, so idle
+    sockets cannot use up the canvas process's descriptors. Other clients are served throughout."""
+    fill_root(home.state_dir / "workspace" / "canvas")
+    gw = make_gateway(env=canvas_env(home))
+    cport = canvas_info(gw)["port"]
+    trickle = socket.create_connection(("127.0.0.1", cport), timeout=5)
+    silent = socket.create_connection(("127.0.0.1", cport), timeout=5)
+    crowd: list[socket.socket] = []
+    try:
+        trickle.sendall(b"GET " + PREFIX.encode() + b"app.js HTTP/1.1\r\nHost: x\r\n")
+        for _ in range(520):
+            crowd.append(socket.create_connection(("127.0.0.1", cport), timeout=5))
+        refused, _ = _answer(crowd[-1], 5)
+        assert refused.startswith(b"HTTP/1.1 503 ") and b"nosniff" in refused, refused
+        for s in crowd:
+            s.close()
+        crowd.clear()
+        assert wait_for(lambda: get(cport, PREFIX + "app.js")[0] == 200, 5, interval=0.1)
+        trickle.sendall(b"X-Slow: 1\r\n")  # bytes keep coming, the deadline stays
+        data, took = _answer(trickle, 15)
+        assert data.startswith(b"HTTP/1.1 408 ") and b"nosniff" in data, data
+        silent_data, _ = _answer(silent, 5)
+        assert silent_data.startswith(b"HTTP/1.1 408 "), silent_data
+        print(f"slow head closed {took:.1f} s after the trickle (10 s deadline from its first byte)")
+    finally:
+        for s in (trickle, silent, *crowd):
+            s.close()
+
+
+def test_odd_requests_get_plain_answers_with_the_security_headers(make_gateway, home: Home) -> None:
+    """A file named with a trailing slash is not a directory (404); Ranges with non-ASCII digits or
+    5000-digit numbers are ignored or 416, never a 500; bad HTTP gets aiohttp's 400 with nosniff."""
+    files = fill_root(home.state_dir / "workspace" / "canvas")
+    gw = make_gateway(env=canvas_env(home))
+    cport = canvas_info(gw)["port"]
+    assert get(cport, PREFIX + "app.js/")[0] == 404
+    assert get(cport, PREFIX + "docs/a/index.html/")[0] == 404
+    for rng, status in (("bytes=\u00b2-3", 200), ("bytes=0-" + "9" * 5000, 206), ("bytes=" + "9" * 5000 + "-", 416)):
+        got, h, body = get(cport, PREFIX + "blob", headers={"Range": rng.encode().decode("latin-1")})
+        assert got == status and h["x-content-type-options"] == "nosniff", (rng[:20], got, body[:80])
+    assert get(cport, PREFIX + "blob", headers={"Range": "bytes=0-" + "9" * 5000})[2] == files["blob"]
+    with socket.create_connection(("127.0.0.1", cport), timeout=5) as s:
+        s.sendall(b"GET " + PREFIX.encode() + b"a\x00b HTTP/1.1\r\nHost: x\r\n\r\n")
+        bad, _ = _answer(s, 5)
+    assert bad.startswith(b"HTTP/1.") and b" 400 " in bad.split(b"\r\n")[0] and b"nosniff" in bad, bad
+    # DNS rebinding: a page on evil.example re-pointed at 127.0.0.1 names its own host; loopback names pass
+    for host, status in (("evil.example", 421), (f"evil.example:{cport}", 421), ("", 421),
+                         (f"localhost:{cport}", 200), (f"[::1]:{cport}", 200), ("127.0.0.9", 200)):
+        got, h, _ = get(cport, PREFIX + "app.js", headers={"Host": host})
+        assert got == status and h["x-content-type-options"] == "nosniff", (host, got)
+    assert "Traceback" not in gw.output()
+
+
+def test_a_root_swapped_for_a_symlink_after_start_does_not_widen_the_jail(make_gateway, home: Home) -> None:
+    """The root's real path is fixed when the canvas host starts (or canvasHost changes): whoever can
+    write the workspace cannot later turn `canvas` into a link to / and have the host serve /etc."""
+    root = home.state_dir / "workspace" / "canvas"
+    fill_root(root)
+    gw = make_gateway(env=canvas_env(home))
+    cport = canvas_info(gw)["port"]
+    assert get(cport, PREFIX + "app.js")[0] == 200
+    root.rename(root.with_name("canvas.moved"))
+    root.symlink_to("/")
+    assert get(cport, PREFIX + "etc/passwd")[0] == 404
+    assert get(cport, PREFIX + "etc/hostname")[0] == 404
+    root.unlink()
+    root.with_name("canvas.moved").rename(root)  # the same directory back: served again
+    assert get(cport, PREFIX + "app.js")[0] == 200

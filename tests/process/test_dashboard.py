@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import urllib.parse
 
+import pytest
+
 from tests.harness import TOKEN, Gateway, Home, free_port
 
 
@@ -48,3 +50,13 @@ def test_dashboard_fails_clearly_when_the_ui_is_off_or_the_gateway_is_down(home:
     down = home.cli("dashboard", "--no-open")
     assert down.returncode == 1 and "Gateway is not running." in down.stderr, down.stdout + down.stderr
     assert "Traceback" not in down.stderr and "gateway start" in down.stderr
+
+
+@pytest.mark.parametrize("tls", [True, "on", ["enabled"]])
+def test_dashboard_with_a_malformed_tls_section_is_a_clear_failure(home: Home, tls: object) -> None:
+    """`gateway.tls` that is not an object (a hand edit): no traceback; TLS counts as off, as the
+    gateway reads it, and the answer is the usual one for a gateway that is not there."""
+    cfg = home.default_config(port=free_port(), tls=tls)
+    home.write_config(cfg)
+    res = home.cli("dashboard", "--no-open")
+    assert res.returncode == 1 and "Traceback" not in res.stderr and "Gateway is not running." in res.stderr, res.stderr

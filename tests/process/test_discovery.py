@@ -8,6 +8,7 @@ deleted even when the test fails; nothing multicasts on the host's interfaces.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import urllib.error
 import urllib.request
@@ -18,6 +19,8 @@ from typing import Any
 import pytest
 
 from .. import netns
+from ..fakes.tailscale import DNS_NAME as TAILNET_DNS_NAME
+from ..fakes.tailscale import install_fake_tailscale
 from ..harness import OPENCLAW, Gateway, Home, wait_for
 from ..wsclient import open_client
 
@@ -110,7 +113,9 @@ def announced(home: Home, n: int = 1) -> list[dict[str, Any]]:
 
 
 def test_discover_finds_the_gateway_in_the_other_namespace_and_follows_its_config(ns_gateway, pair, home) -> None:
-    gw = ns_gateway({"mdns": {"mode": "minimal"}}, ["--port", "0", "--bind", "lan"], OPENCLAW_SSH_PORT="2222")
+    bindir = install_fake_tailscale(home.root / "fakebin").parent  # full mode's tailnetDns comes from it
+    gw = ns_gateway({"mdns": {"mode": "minimal"}}, ["--port", "0", "--bind", "lan"], OPENCLAW_SSH_PORT="2222",
+                    PATH=f"{bindir}{os.pathsep}{os.environ['PATH']}")
     announced(home)
     found = discover(pair, home)
     assert found["domains"] == ["local."] and found["count"] == 1, found
@@ -125,13 +130,14 @@ def test_discover_finds_the_gateway_in_the_other_namespace_and_follows_its_confi
     # the URL it found is the gateway: reachable from the other namespace
     assert gw.get("/healthz", host=pair.addr_a, ns=pair.b)[0] == 200
 
-    # discovery.mdns.mode is hot: full mode re-announces with sshPort and cliPath
+    # discovery.mdns.mode is hot: full mode re-announces with sshPort, cliPath and tailnetDns
     cfg = json.loads(home.config_path.read_text())
     cfg["discovery"]["mdns"]["mode"] = "full"
     home.write_config(cfg)
     announced(home, 2)
     txt = discover(pair, home)["beacons"][0]["txt"]
     assert txt["sshPort"] == "2222" and Path(txt["cliPath"]).name == "openclaw", txt
+    assert txt["tailnetDns"] == TAILNET_DNS_NAME, txt  # tailscale status --json Self.DNSName, dot stripped
     assert gw.health()["discovery"]["mdns"]["mode"] == "full"
 
     # withdrawn on stop: goodbye packets, and nobody answers any more

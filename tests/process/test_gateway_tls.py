@@ -177,3 +177,104 @@ def test_turning_tls_on_while_running(home: Home, gateway: Gateway) -> None:
     assert served_fingerprint(gateway.port)[0] == fp
     health = home.cli("gateway", "health")
     assert health.returncode == 0 and f"wss://127.0.0.1:{gateway.port}" in health.stdout, health.stdout + health.stderr
+
+
+def _run_on_a_terminal(argv: list[str], env: dict[str, str], limit: float) -> tuple[int | None, str]:
+    """Run `argv` as an operator would in a shell: its own controlling terminal (OpenSSL prompts on
+    /dev/tty, not stdin). (exit code or None if still running after `limit` s, what it printed)."""
+    import os
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.execve(argv[0], argv, env)
+    out = b""
+    deadline = time.monotonic() + limit
+    code: int | None = None
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    chunk = b""
+                out += chunk
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                code = os.waitstatus_to_exitcode(status)
+                break
+    finally:
+        if code is None:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        os.close(fd)
+    return code, out.decode(errors="replace")
+
+
+def test_encrypted_key_refuses_start_instead_of_prompting(home: Home, tmp_path: Path) -> None:
+    """A pass-phrase-protected key: exit 78 naming the problem, not OpenSSL's `Enter PEM pass phrase:`
+    on the operator's terminal (an unbounded wait; under a service manager it could never be answered)."""
+    from cryptography.hazmat.primitives import serialization
+
+    cert_pem, key_pem = self_signed_pem()
+    key = serialization.load_pem_private_key(key_pem, None)
+    enc = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.BestAvailableEncryption(b"pass phrase"))
+    d = tmp_path / "pki"
+    d.mkdir()
+    (d / "c.pem").write_bytes(cert_pem)
+    (d / "k.pem").write_bytes(enc)
+    home.write_config(tls_config(home, certPath=str(d / "c.pem"), keyPath=str(d / "k.pem")))
+    code, out = _run_on_a_terminal([OPENCLAW, "gateway", "--port", "0"], home.env(), 15)
+    assert code == 78 and "Enter PEM pass phrase" not in out, out
+    assert "is encrypted" in out and "Traceback" not in out, out
+
+
+def _generate_in_race(state: str, barrier, results) -> None:  # pragma: no cover - runs in a child
+    from openclaw.ipc.errors import ConfigRefusal
+    from openclaw.ipc.tls_material import ensure_tls_material, resolve_tls
+
+    settings = resolve_tls({"gateway": {"tls": {"enabled": True}}}, state)
+    barrier.wait()
+    try:
+        ensure_tls_material(settings)
+        results.put(("ok", settings.fingerprint if settings else None))
+    except ConfigRefusal as exc:
+        results.put(("refused", str(exc)))
+
+
+def test_two_processes_generating_one_pair_agree(tmp_path: Path) -> None:
+    """autoGenerate from two processes on one state dir at the same moment (a service and a shell):
+    one pair is published and both use it; the loser used to find the key but not yet the certificate
+    and refuse to start ("cannot read the certificate")."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    for i in range(20):
+        state = tmp_path / f"s{i}"
+        state.mkdir()
+        barrier, results = ctx.Barrier(2), ctx.Queue()
+        procs = [ctx.Process(target=_generate_in_race, args=(str(state), barrier, results)) for _ in range(2)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(20)
+        got = [results.get(timeout=5) for _ in procs]
+        served = certificate_fingerprint((state / "gateway" / "tls" / "gateway-cert.pem").read_bytes())
+        assert got == [("ok", served), ("ok", served)], (i, got)
+
+
+def test_a_key_other_users_can_read_is_named_at_start(home: Home, make_gateway, tmp_path: Path) -> None:
+    """An operator's key left 0644: the gateway starts (as upstream) but says so, with the fix."""
+    cert_pem, key_pem = self_signed_pem()
+    d = tmp_path / "pki"
+    d.mkdir()
+    (d / "c.pem").write_bytes(cert_pem)
+    (d / "k.pem").write_bytes(key_pem)
+    (d / "k.pem").chmod(0o644)
+    gw = make_gateway(config=tls_config(home, certPath=str(d / "c.pem"), keyPath=str(d / "k.pem")))
+    out = gw.output()
+    assert f"{d / 'k.pem'} is mode 0644" in out and f"chmod 600 {d / 'k.pem'}" in out, out

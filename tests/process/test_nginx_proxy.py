@@ -3,27 +3,22 @@
 The client connects to nginx from 127.0.0.5, nginx (127.0.0.1) proxies to the gateway and overwrites
 X-Forwarded-For with $remote_addr. `gateway.trustedProxies` decides whether that header counts:
 listed → the client is 127.0.0.5 (forwarded); not listed → PROXY_ATTRIBUTION_REQUIRED.
-Skipped when the Debian package `nginx` is not installed (/usr/sbin/nginx).
+nginx comes from tests/nginx.py (ops/nginx-cache.sh's unpacked Debian package, else /usr/sbin/nginx;
+skipped, with the reason, when neither can be had).
 """
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
 import urllib.request
 from pathlib import Path
 
-import pytest
-
 from tests.harness import Home, free_port, port_open, running_gateway, wait_for
+from tests.nginx import nginx_command
 from tests.wsclient import Client, connect_params
 
-NGINX = "/usr/sbin/nginx"
-pytestmark = pytest.mark.skipif(
-    not os.access(NGINX, os.X_OK), reason="Debian package nginx not installed (/usr/sbin/nginx absent)"
-)
 CLIENT_IP = "127.0.0.5"
 
 CONF = """
@@ -51,14 +46,15 @@ http {{
 """
 
 
-def _start_nginx(root: Path, upstream: int) -> tuple[subprocess.Popen[bytes], int]:
+def _start_nginx(root: Path, upstream: int, nginx: tuple[Path, dict[str, str]]) -> tuple[subprocess.Popen[bytes], int]:
     root.mkdir(parents=True, exist_ok=True)
     listen = free_port()
     conf = root / "nginx.conf"
     conf.write_text(CONF.format(root=root, listen=listen, upstream=upstream))
+    binary, env = nginx
     proc = subprocess.Popen(
-        [NGINX, "-p", str(root), "-c", str(conf), "-e", str(root / "error.log"), "-g", "daemon off;"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [str(binary), "-p", str(root), "-c", str(conf), "-e", str(root / "error.log"), "-g", "daemon off;"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
     )
     try:
         wait_for(lambda: proc.poll() is None and port_open(listen), 10, what="nginx listening")
@@ -85,6 +81,7 @@ def _client_via(listen: int, headers: dict[str, str] | None = None) -> Client:
 
 
 def test_ws_and_http_through_nginx_and_trusted_proxies(tmp_path: Path) -> None:
+    nginx_cmd = nginx_command()  # before any gateway: skips when there is no nginx
     home = Home(tmp_path)
 
     def config(**gateway: object) -> dict:
@@ -94,7 +91,7 @@ def test_ws_and_http_through_nginx_and_trusted_proxies(tmp_path: Path) -> None:
 
     home.write_config(config(trustedProxies=["127.0.0.1/32"]))
     with running_gateway(home) as gw:
-        nginx, listen = _start_nginx(tmp_path / "nginx", gw.port)
+        nginx, listen = _start_nginx(tmp_path / "nginx", gw.port, nginx_cmd)
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{listen}/healthz", timeout=5) as r:
                 assert r.status == 200 and r.headers["X-Content-Type-Options"] == "nosniff"

@@ -1,6 +1,6 @@
 """`--tailscale serve|funnel`, `--tailscale-reset-on-exit`, `gateway.bind: tailnet` (issue 10 §4).
 
-A fake `tailscale` executable (written here, first on PATH) records its argv as JSON lines and answers
+A fake `tailscale` executable (tests/fakes/tailscale.py, first on PATH) records its argv as JSON lines and answers
 `status --json` like the real CLI; its tailnet address is 127.0.0.2, so nothing leaves loopback.
 """
 
@@ -10,48 +10,20 @@ import json
 import os
 import signal
 import socket
-import stat
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.fakes.tailscale import install_fake_tailscale
 from tests.harness import Gateway, Home, running_gateway, wait_for
-
-FAKE = r'''#!PYTHON
-import json, os, sys
-log = os.environ["FAKE_TS_LOG"]
-with open(log, "a") as f:
-    f.write(json.dumps(sys.argv[1:]) + "\n")
-args = sys.argv[1:]
-state = os.environ.get("FAKE_TS_STATE", "Running")
-if args[:2] == ["status", "--json"]:
-    print(json.dumps({
-        "Version": "1.76.1", "BackendState": state,
-        "Self": {"HostName": "gw", "DNSName": "gw.tail1234.ts.net.",
-                 "TailscaleIPs": [os.environ.get("FAKE_TS_IP", "127.0.0.2"), "fd7a:115c:a1e0::1"]},
-    }))
-    sys.exit(0)
-if args and args[0] in ("serve", "funnel"):
-    if state != "Running":
-        print("Logged out.", file=sys.stderr)
-        sys.exit(1)
-    if os.environ.get("FAKE_TS_REFUSE"):
-        print("Funnel not available; \"funnel\" node attribute not set.", file=sys.stderr)
-        sys.exit(1)
-    sys.exit(0)
-print("unknown command", file=sys.stderr)
-sys.exit(2)
-'''
 
 
 @pytest.fixture
 def fake_ts(tmp_path: Path):
     bindir = tmp_path / "fakebin"
     bindir.mkdir()
-    exe = bindir / "tailscale"
-    exe.write_text(FAKE.replace("PYTHON", sys.executable, 1))
-    exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
+    install_fake_tailscale(bindir)
     log = tmp_path / "tailscale-calls.jsonl"
 
     def env(home: Home, **extra: str) -> dict[str, str]:
@@ -64,6 +36,9 @@ def fake_ts(tmp_path: Path):
             return []
 
     return env, calls
+
+
+PASSWORD_AUTH = {"mode": "password", "password": "a-long-enough-password-0123456789"}  # what Funnel needs
 
 
 def _home(tmp_path: Path, **gateway) -> Home:
@@ -87,7 +62,7 @@ def test_serve_at_start_and_reset_on_exit(tmp_path: Path, fake_ts) -> None:
 
 def test_funnel_from_config_without_reset(tmp_path: Path, fake_ts) -> None:
     env, calls = fake_ts
-    home = _home(tmp_path, tailscale={"mode": "funnel"})
+    home = _home(tmp_path, tailscale={"mode": "funnel"}, auth=PASSWORD_AUTH)
     with running_gateway(home, ["--port", "0"], env=env(home)) as gw:
         assert ["funnel", "--bg", "--yes", str(gw.port)] in calls()
         gw.signal(signal.SIGTERM)
@@ -97,7 +72,7 @@ def test_funnel_from_config_without_reset(tmp_path: Path, fake_ts) -> None:
 
 def test_reset_on_exit_from_config(tmp_path: Path, fake_ts) -> None:
     env, calls = fake_ts
-    home = _home(tmp_path, tailscale={"mode": "funnel", "resetOnExit": True})
+    home = _home(tmp_path, tailscale={"mode": "funnel", "resetOnExit": True}, auth=PASSWORD_AUTH)
     with running_gateway(home, ["--port", "0"], env=env(home)) as gw:
         gw.signal(signal.SIGINT)
         gw.wait_exit()
@@ -136,7 +111,7 @@ def test_logged_out_is_a_clear_failure(tmp_path: Path, fake_ts) -> None:
 
 def test_refused_funnel_is_a_clear_failure(tmp_path: Path, fake_ts) -> None:
     env, _calls = fake_ts
-    home = _home(tmp_path)
+    home = _home(tmp_path, auth=PASSWORD_AUTH)
     code, out = _run_refused(home, ["--port", "0", "--tailscale", "funnel"], env(home, FAKE_TS_REFUSE="1"))
     assert code == 1, out
     assert "`tailscale funnel` refused: Funnel not available" in out
@@ -182,3 +157,80 @@ def test_bind_tailnet_needs_auth(tmp_path: Path, fake_ts) -> None:
     home.write_config({"gateway": {"mode": "local", "bind": "tailnet", "auth": {"mode": "none"}}})
     code, out = _run_refused(home, ["--port", "0"], env(home))
     assert code == 78 and "Refusing to bind gateway to tailnet (127.0.0.2) without auth" in out, out
+
+
+@pytest.mark.parametrize(
+    ("mode", "auth", "expected"),
+    [
+        ("funnel", {"mode": "none"}, "tailscale funnel requires gateway auth mode=password"),
+        ("funnel", {"mode": "token", "token": "a-long-enough-token-0123456789"},
+         "tailscale funnel requires gateway auth mode=password"),
+        ("serve", {"mode": "none"}, "gateway.auth.mode=none cannot be used with gateway.tailscale.mode=serve"),
+    ],
+)
+def test_exposure_without_the_auth_it_needs_is_refused(tmp_path: Path, fake_ts, mode: str, auth: dict,
+                                                         expected: str) -> None:
+    """As upstream: Funnel (the public internet) needs password auth, serve needs some auth; refused
+    before anything is bound or `tailscale` is asked to expose the port (exit 78)."""
+    env, calls = fake_ts
+    home = Home(tmp_path)
+    home.write_config({"gateway": {"mode": "local", "auth": auth}, "logging": {"file": str(home.log_file)}})
+    code, out = _run_refused(home, ["--port", "0", "--tailscale", mode], env(home))
+    assert code == 78 and expected in out and "Traceback" not in out, out
+    assert calls() == []
+
+
+def test_a_bad_timeout_variable_is_a_clear_failure_not_a_traceback(tmp_path: Path, fake_ts) -> None:
+    """OPENCLAW_TAILSCALE_TIMEOUT_S is read when tailscale is used: garbage, 0, inf or nan there is a
+    clear exit 1 for `--tailscale`, and every other command (which never runs tailscale) is unaffected."""
+    env, calls = fake_ts
+    home = _home(tmp_path)
+    for bad in ("abc", "0", "inf", "nan", "-5"):
+        r = home.cli("gateway", "status", "--no-probe", env=env(home, OPENCLAW_TAILSCALE_TIMEOUT_S=bad))
+        assert "Traceback" not in r.stderr and r.returncode in (0, 1), (bad, r.stderr)
+    code, out = _run_refused(home, ["--port", "0", "--tailscale", "serve"], env(home, OPENCLAW_TAILSCALE_TIMEOUT_S="inf"))
+    assert code == 1 and "Invalid OPENCLAW_TAILSCALE_TIMEOUT_S" in out and "Traceback" not in out, out
+    assert calls() == []
+
+
+def test_a_hanging_tailscale_is_bounded_and_leaves_nothing_behind(tmp_path: Path, fake_ts) -> None:
+    """`tailscale` that never answers (here a wrapper whose child hangs): exit 1 after the timeout
+    with a clear message, and the whole process group it started is gone, not left sleeping."""
+    import time
+
+    import psutil
+
+    env, _calls = fake_ts
+    home = _home(tmp_path)
+    pidfile = tmp_path / "hung.pid"
+    started = time.monotonic()
+    code, out = _run_refused(home, ["--port", "0", "--tailscale", "serve"],
+                             env(home, FAKE_TS_HANG_CHILD=str(pidfile), OPENCLAW_TAILSCALE_TIMEOUT_S="2"))
+    took = time.monotonic() - started
+    assert code == 1 and "`tailscale status --json` did not answer within 2 s" in out, out
+    assert took < 10, took
+    hung = int(pidfile.read_text())
+    try:
+        wait_for(lambda: not psutil.pid_exists(hung) or psutil.Process(hung).status() == psutil.STATUS_ZOMBIE, 5,
+                 what="the hung tailscale child gone")
+    finally:
+        if psutil.pid_exists(hung):
+            os.kill(hung, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("answer", [
+    '{"BackendState": "Running", "Self": {"TailscaleIPs": 5}}', '{"BackendState": "Running", "Self": []}',
+    '{"BackendState": "Running", "Self": {"TailscaleIPs": "100.64.0.1"}}', "[1]", "null", "",
+])
+def test_garbage_status_json_is_a_tailscale_error(monkeypatch: pytest.MonkeyPatch, answer: str) -> None:
+    """Whatever `tailscale status --json` prints, the answer is a status or a TailscaleError (exit 1)."""
+    import subprocess
+
+    from openclaw.ipc import tailscale
+
+    monkeypatch.setattr(tailscale, "_run", lambda args, limit_s=None: subprocess.CompletedProcess(args, 0, answer, ""))
+    try:
+        st = tailscale.status()
+    except tailscale.TailscaleError:
+        return
+    assert st.ipv4 is None and st.ipv6 is None

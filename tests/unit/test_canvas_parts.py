@@ -69,13 +69,18 @@ def test_locate_and_open_keep_to_the_root(tmp_path: Path) -> None:
         ("bytes=-30", 10, (0, 9)), ("bytes=8-100", 10, (8, 9)), ("Bytes = 1-2", 10, (1, 2)),
         ("items=0-1", 10, None), ("bytes=0-1,4-5", 10, None), ("bytes=5-1", 10, None), ("bytes=x-1", 10, None),
         ("bytes=-", 10, None), ("bytes", 10, None),
+        # only ASCII digits are digits (int() takes "\u0661" and chokes on "\u00b2": that was a 500)
+        ("bytes=\u00b2-3", 10, None), ("bytes=\u0661-\u0663", 10, None), ("bytes=0-\u00b9", 10, None),
+        # numbers longer than int() converts (4300 digits) or any file could be: clamped, never a 500
+        ("bytes=0-" + "9" * 5000, 10, (0, 9)), ("bytes=-" + "9" * 5000, 10, (0, 9)),
+        ("bytes=" + "0" * 5000 + "2-3", 10, (2, 3)),
     ],
 )
 def test_parse_range(header: str | None, size: int, span: tuple[int, int] | None) -> None:
     assert files.parse_range(header, size) == span
 
 
-@pytest.mark.parametrize(("header", "size"), [("bytes=10-", 10), ("bytes=-0", 10), ("bytes=0-", 0), ("bytes=-5", 0)])
+@pytest.mark.parametrize(("header", "size"), [("bytes=10-", 10), ("bytes=-0", 10), ("bytes=0-", 0), ("bytes=-5", 0), ("bytes=" + "9" * 5000 + "-", 10)])
 def test_parse_range_unsatisfiable(header: str, size: int) -> None:
     with pytest.raises(files.Unsatisfiable):
         files.parse_range(header, size)
@@ -158,3 +163,14 @@ def test_plan_gateway_rebind_moves_the_canvas_host_too() -> None:
     assert p.rebind and p.hot.get("canvas") == ["gateway.port"]
     p = _plan(old, new, old_gw=_gw(), new_gw=_gw(port=19000, canvas_port=18793))  # an explicit canvas port stays
     assert p.rebind and "canvas" not in p.hot
+
+
+def test_host_guard_names() -> None:
+    from openclaw.workers.canvas import host_guard as g
+
+    extra = g.allowed_hosts({"allowedHosts": ["Canvas.Example.com", "proxy.lan:8443", 5]})
+    assert extra == frozenset({"canvas.example.com", "proxy.lan"})
+    assert g.admits("canvas.example.com:443", extra) and g.admits("LOCALHOST", extra) and g.admits("[::1]:1", extra)
+    assert not g.admits("evil.example", extra) and not g.admits(None, extra) and not g.admits("[::1", extra)
+    assert not g.admits("localhost:abc", extra) and not g.admits("127.0.0.1.evil.example", extra)
+    assert g.loopback_only(["127.0.0.1", "::1"]) and not g.loopback_only(["0.0.0.0"]) and not g.loopback_only([])

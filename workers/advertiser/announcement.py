@@ -9,7 +9,7 @@ and TXT record of spec §8, from the resolved gateway, the config and the enviro
 | displayName              | the instance name without " (OpenClaw)"      | always                       |
 | gatewayTls / …Sha256     | "1" / hex SHA-256 of the certificate (DER)   | gateway.tls.enabled          |
 | gatewayDirectReachable   | "1"                                          | a bind host is not loopback  |
-| tailnetDns               | OPENCLAW_TAILNET_DNS                         | mode full, when known        |
+| tailnetDns               | OPENCLAW_TAILNET_DNS, else tailscale's name  | mode full, when known        |
 | cliPath                  | OPENCLAW_CLI_PATH or the installed `openclaw`| mode full                    |
 | sshPort                  | OPENCLAW_SSH_PORT or "22"                    | mode full                    |
 """
@@ -115,7 +115,9 @@ def cli_path(env: dict[str, str]) -> str:
 
 def build(
     mode: str, gateway: ResolvedGateway, config: dict[str, Any], env: dict[str, str], interfaces: list[str],
+    tailnet_dns: str | None = None,
 ) -> Announcement:
+    """`tailnet_dns`: the MagicDNS name the advertiser learnt (tailnet.py), else OPENCLAW_TAILNET_DNS."""
     host = mdns_hostname(env)
     name = instance_name(host)
     txt = {
@@ -133,8 +135,9 @@ def build(
     if any(not _is_loopback(h) for h in gateway.bind_hosts):
         txt["gatewayDirectReachable"] = "1"
     if mode == "full":
-        if env.get("OPENCLAW_TAILNET_DNS"):
-            txt["tailnetDns"] = env["OPENCLAW_TAILNET_DNS"]
+        dns_name = tailnet_dns or env.get("OPENCLAW_TAILNET_DNS")
+        if dns_name:
+            txt["tailnetDns"] = dns_name
         txt["cliPath"] = cli_path(env)
         txt["sshPort"] = env.get("OPENCLAW_SSH_PORT") or "22"
     return Announcement(name, host, gateway.port, announced_addresses(gateway.bind_hosts, interfaces), txt)

@@ -31,6 +31,8 @@ from openclaw.workers.runtime import Worker
 
 from .announcement import Announcement, build, interface_addresses
 from .publisher import Publisher
+from .tailnet import Tailnet
+from .tailnet import lookup as tailnet_lookup
 from .zone import write_zone
 
 WITHDRAW_TIMEOUT_S = 1.5
@@ -128,7 +130,10 @@ class AdvertiserWorker(Worker):
 
     async def _announce_once(self) -> None:
         s = self.settings()
-        a = build(s.mode, self.gateway, self.config, self.env, interface_addresses())
+        tn = Tailnet()
+        if s.mode == "full" or s.wide_area_domain:  # bounded (tailnet.py); never raises
+            tn = await asyncio.to_thread(tailnet_lookup, self.env)
+        a = build(s.mode, self.gateway, self.config, self.env, interface_addresses(), tailnet_dns=tn.dns_name)
         self.announcement = a
         if s.mdns:
             if await self.publisher.publish(a):
@@ -142,7 +147,7 @@ class AdvertiserWorker(Worker):
                 self.log.info("mDNS announcement withdrawn", reason=s.disabled_reason or "discovery.mdns.mode off")
             self.state = "off"
         if s.wide_area_domain:
-            path = str(write_zone(self.gateway.state_dir, s.wide_area_domain, a))
+            path = str(write_zone(self.gateway.state_dir, s.wide_area_domain, a, tn.addresses or None))
             if path != self.zone_file:
                 self.log.info("wide-area DNS-SD zone written", domain=s.wide_area_domain, file=path)
             self.zone_file = path

@@ -6,7 +6,7 @@ a CoreDNS `file` plugin or BIND zone statement points at).
     b._dns-sd._udp           PTR  @                       (browse domain)
     _openclaw-gw._tcp        PTR  <instance>._openclaw-gw._tcp
     <instance>._openclaw-gw._tcp  SRV 0 0 <port> <host>  +  TXT (the same keys as mDNS)
-    <host>                   A    <address>
+    <host>                   A    <address>               (the tailnet's addresses when known, as upstream)
 """
 
 from __future__ import annotations
@@ -42,8 +42,11 @@ def txt_strings(txt: dict[str, str]) -> str:
     return " ".join(quote(f"{k}={v}") for k, v in txt.items())
 
 
-def zone_text(a: Announcement, domain: str, serial: int | None = None) -> str:
-    """The master file for `domain` ("openclaw.internal.")."""
+def zone_text(
+    a: Announcement, domain: str, serial: int | None = None, addresses: tuple[str, ...] | None = None,
+) -> str:
+    """The master file for `domain` ("openclaw.internal."); the host's A/AAAA records are `addresses`
+    (the tailnet's, when known) or else the announcement's."""
     domain = domain.rstrip(".") + "."
     serial = serial if serial is not None else int(time.time())
     inst = f"{escape_label(a.instance_name)}.{SERVICE_TYPE}"
@@ -60,7 +63,7 @@ def zone_text(a: Announcement, domain: str, serial: int | None = None) -> str:
         f"{inst} IN SRV 0 0 {a.port} {a.hostname}",
         f"{inst} IN TXT {txt_strings(a.txt)}",
     ]
-    for addr in a.addresses:
+    for addr in addresses or a.addresses:
         rtype = "AAAA" if ":" in addr else "A"
         lines.append(f"{a.hostname} IN {rtype} {addr}")
         lines.append(f"ns1 IN {rtype} {addr}")
@@ -71,8 +74,8 @@ def zone_path(state_dir: str, domain: str) -> Path:
     return Path(state_dir, "dns", domain.rstrip(".") + ".db")
 
 
-def write_zone(state_dir: str, domain: str, a: Announcement) -> Path:
+def write_zone(state_dir: str, domain: str, a: Announcement, addresses: tuple[str, ...] | None = None) -> Path:
     path = zone_path(state_dir, domain)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    write_atomic(path, zone_text(a, domain).encode(), mode=0o644)
+    write_atomic(path, zone_text(a, domain, addresses=addresses).encode(), mode=0o644)
     return path

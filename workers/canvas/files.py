@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import mimetypes
 import os
+import re
 import stat
 from dataclasses import dataclass
 from urllib.parse import unquote
@@ -132,6 +133,17 @@ def open_file(root: str, real: str) -> Opened | None:
     return Opened(fd, real, st)
 
 
+_DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also takes "²" and "١"
+_BIG = 1 << 62  # any longer number is "past every file" (int() refuses over 4300 digits)
+
+
+def _number(text: str) -> int | None:
+    if not _DIGITS.fullmatch(text):
+        return None
+    text = text.lstrip("0") or "0"
+    return int(text) if len(text) <= 18 else _BIG
+
+
 class Unsatisfiable(Exception):
     """416: the range starts past the end."""
 
@@ -149,16 +161,18 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
         return None
     first_s, dash, last_s = spec.partition("-")
     first_s, last_s = first_s.strip(), last_s.strip()
-    if not dash or (first_s and not first_s.isdigit()) or (last_s and not last_s.isdigit()) or not (first_s or last_s):
+    first_n = _number(first_s) if first_s else None
+    last_n = _number(last_s) if last_s else None
+    if not dash or (first_s and first_n is None) or (last_s and last_n is None) or not (first_s or last_s):
         return None
-    if not first_s:  # suffix: the last N bytes
-        n = int(last_s)
-        if n == 0 or size == 0:
+    if first_n is None:  # suffix: the last N bytes
+        assert last_n is not None
+        if last_n == 0 or size == 0:
             raise Unsatisfiable
-        return max(0, size - n), size - 1
-    first = int(first_s)
-    last = int(last_s) if last_s else size - 1
-    if last_s and last < first:
+        return max(0, size - last_n), size - 1
+    first = first_n
+    last = last_n if last_n is not None else size - 1
+    if last_n is not None and last < first:
         return None
     if first >= size:
         raise Unsatisfiable

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import socket
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from openclaw.ipc.control import Configure
 from openclaw.ipc.errors import ConfigRefusal
 from openclaw.workers.runtime import Worker
 
+from . import host_guard
+from .connections import CanvasRunner
 from .server import make_app
 
 BACKLOG = 128
@@ -60,6 +63,9 @@ class CanvasHost(Worker):
     def __init__(self, cfg: Configure) -> None:
         super().__init__(cfg)
         self.root = self._root()
+        # The jail is the root's real path as of start (or the last canvasHost change), not as of each
+        # request: a root later swapped for a symlink (to /, say) does not widen what is served.
+        self.real_root = os.path.realpath(self.root)
         self.runner: web.AppRunner | None = None
         self.sites: list[web.SockSite] = []
         self.port = 0
@@ -84,9 +90,14 @@ class CanvasHost(Worker):
     async def start(self) -> None:
         if self.gateway.canvas_port is None:
             raise ConfigRefusal("the canvas host is turned off (canvasHost.enabled=false or OPENCLAW_SKIP_CANVAS_HOST)")
-        self.runner = web.AppRunner(make_app(lambda: str(self.root)), access_log=None, handle_signals=False)
+        self.runner = CanvasRunner(make_app(lambda: self.real_root, self._host_ok), access_log=None, handle_signals=False)
         await self.runner.setup()
         await self._listen()
+
+    def _host_ok(self, header: str | None) -> bool:
+        if not host_guard.loopback_only(self.hosts):
+            return True
+        return host_guard.admits(header, host_guard.allowed_hosts(canvas_config.section(self.config)))
 
     async def _listen(self) -> None:
         assert self.runner is not None and self.gateway.canvas_port is not None
@@ -111,9 +122,10 @@ class CanvasHost(Worker):
             self.last_error = str(exc)
             self.log.error("canvas root not changed", error=str(exc))
         else:
-            if root != self.root:
-                self.log.info("canvas root changed", root=str(root), was=str(self.root))
-                self.root, self.last_error = root, None
+            real = os.path.realpath(root)
+            if root != self.root or real != self.real_root:
+                self.log.info("canvas root changed", root=str(root), was=str(self.root), real=real)
+                self.root, self.real_root, self.last_error = root, real, None
         if (self.gateway.canvas_port, tuple(self.gateway.bind_hosts)) != self.asked and self._rebinding is None:
             self._rebinding = asyncio.get_running_loop().create_task(self._rebind())
 

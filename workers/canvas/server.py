@@ -12,12 +12,8 @@ from email.utils import formatdate
 from aiohttp import web
 
 from . import files
+from .connections import SECURITY_HEADERS
 
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-}
 CHUNK = 256 * 1024
 ALLOW = "GET, HEAD"
 
@@ -37,10 +33,14 @@ def _redirect(location: str) -> web.Response:
     return web.Response(status=301, headers={"Location": location, "Cache-Control": "no-store", **SECURITY_HEADERS})
 
 
-def make_app(root_of: Callable[[], str]) -> web.Application:
-    """`root_of()` is the canvas root now (it may change with the config)."""
+def make_app(root_of: Callable[[], str], host_ok: Callable[[str | None], bool] = lambda _h: True) -> web.Application:
+    """`root_of()` is the canvas root's real path now (it may change with the config); `host_ok(Host)`
+    is the DNS-rebinding guard (host_guard.py)."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
+        if not host_ok(request.headers.get("Host")):
+            return _text(421, "Misdirected Request: this canvas host answers only to localhost names "
+                              "(canvasHost.allowedHosts lists others)")
         if request.method not in ("GET", "HEAD"):
             return _text(405, "Method Not Allowed", Allow=ALLOW)
         raw = request.raw_path
@@ -50,7 +50,7 @@ def make_app(root_of: Callable[[], str]) -> web.Application:
         target = files.parse_path(raw)
         if target is None:
             return not_found()
-        root = os.path.realpath(root_of())
+        root = root_of()
         real = files.locate(root, target)
         if real is None:
             return not_found()  # a symlink out of the root: as if it were not there
@@ -58,6 +58,8 @@ def make_app(root_of: Callable[[], str]) -> web.Application:
             if not target.directory:
                 return _redirect(path_only + "/" + raw[len(path_only):])
             real = files.locate(root, files.Target((*target.segments, files.INDEX), False)) or ""
+        elif target.directory:
+            return not_found()  # `name/` names a directory; a file is not one
         opened = files.open_file(root, real) if real else None
         if opened is None:
             return not_found()
