@@ -38,9 +38,10 @@ export function explainConnectError(err) {
     }
     case "PAIRING_REQUIRED": {
       const id = err.details.requestId || "<requestId>";
+      const command = `openclaw gateway call device.pair.approve --params '{"requestId":"${id}"}'`;
       return {
-        text: `Pairing required: this browser is waiting for an operator's approval (request ${id}). On the gateway host run: openclaw devices approve ${id}`,
-        command: `openclaw devices approve ${id}`, requestId: id, retry: true, delayMs: 4000,
+        text: `Pairing required: this browser is waiting for an operator's approval (request ${id}). Approve it in the Nodes view of a connected Control UI, or on the gateway host run: ${command}`,
+        command, requestId: id, retry: true, delayMs: 4000,
       };
     }
     case "CONTROL_UI_ORIGIN_NOT_ALLOWED":
