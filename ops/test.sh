@@ -15,8 +15,9 @@ ops/browser-setup.sh >/dev/null || echo "test.sh: no headless chromium; the brow
 # nginx for the reverse-proxy recipe test, unpacked into .cache/nginx (never installed: its postinst starts nginx on :80).
 ops/nginx-cache.sh >/dev/null || echo "test.sh: no nginx cache; the nginx test uses /usr/sbin/nginx or skips" >&2
 set +e
-# The process tests mostly wait on real processes: 3 in parallel on 2 cores (OPENCLAW_TEST_WORKERS=1: serial).
-.venv/bin/python -m pytest -n "${OPENCLAW_TEST_WORKERS:-3}" "$@"
+# The process tests mostly wait on real processes: 3 in parallel on 2 cores (OPENCLAW_TEST_WORKERS=1: serial);
+# loadgroup keeps a module marked xdist_group (the browser tests: one chromium, one gateway) on one worker.
+.venv/bin/python -m pytest -n "${OPENCLAW_TEST_WORKERS:-3}" --dist loadgroup "$@"
 code=$?
 set -e
 [ "$code" -eq 5 ] && { echo "no tests collected" >&2; exit 1; }
