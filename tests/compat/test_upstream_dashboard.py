@@ -14,4 +14,4 @@ def test_upstream_dashboard_no_open(cli, config_port_gateway: Gateway) -> None:
     res = cli("dashboard", "--no-open")
     assert res.returncode == 0, res.describe()
     assert f"Dashboard URL: http://127.0.0.1:{config_port_gateway.port}/" in res.stdout, res.describe()
-    assert "unavailable" not in res.stdout + res.stderr and "TypeError" not in res.stderr, res.describe()
+    assert "dashboard is unavailable" not in res.stdout + res.stderr and "TypeError" not in res.stderr, res.describe()
