@@ -13,18 +13,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import traceback
 from typing import Any
 
 from aiohttp import web
-from aiohttp.web_protocol import RequestHandler
+from openclaw.ipc.http_bounded import BoundedRequestHandler, bounded_runner
 from openclaw.ipc.logs import get_logger
 
-HEADERS_TIMEOUT_S = 10.0
 KEEPALIVE_TIMEOUT_S = 15.0
 MAX_CONNECTIONS = 512
-ABORT_AFTER_S = 2.0
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -41,64 +38,18 @@ def raw_text_response(status: int, reason: str, body: str) -> bytes:
     return ("\r\n".join(head) + "\r\n\r\n").encode() + data
 
 
-class CanvasRequestHandler(RequestHandler):
-    """aiohttp's per-connection protocol with the head deadline, the connection cap and quiet errors."""
+class CanvasRequestHandler(BoundedRequestHandler):
+    """aiohttp's per-connection protocol with the head deadline and the connection cap
+    (ipc/http_bounded.py) and quiet errors."""
 
-    __slots__ = ("_head_deadline", "_last_payload")
+    max_connections = MAX_CONNECTIONS
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._head_deadline: asyncio.TimerHandle | None = None
-        self._last_payload: Any = None
+    def deadline_answer(self) -> bytes:
+        return raw_text_response(408, "Request Timeout", "Request Timeout")
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        assert self._manager is not None
-        if len(self._manager.connections) > MAX_CONNECTIONS:
-            log.warn("too many canvas connections; refusing one", limit=MAX_CONNECTIONS)
-            self._close_with(transport, raw_text_response(503, "Service Unavailable", "Too Many Connections"))
-            return
-        self._arm_head_deadline()
-
-    def connection_lost(self, exc: BaseException | None) -> None:
-        self._disarm_head_deadline()
-        super().connection_lost(exc)
-
-    def data_received(self, data: bytes) -> None:
-        if self._upgraded or self._payload_parser is not None:
-            super().data_received(data)
-            return
-        if self._head_deadline is None and data and (self._last_payload is None or self._last_payload.is_eof()):
-            self._arm_head_deadline()
-        parsed = self._request_count
-        super().data_received(data)
-        if self._request_count != parsed:
-            self._disarm_head_deadline()
-            if self._messages:
-                self._last_payload = self._messages[-1][1]
-
-    def _arm_head_deadline(self) -> None:
-        self._head_deadline = self._loop.call_later(HEADERS_TIMEOUT_S, self._head_deadline_missed)
-
-    def _disarm_head_deadline(self) -> None:
-        if self._head_deadline is not None:
-            self._head_deadline.cancel()
-            self._head_deadline = None
-
-    def _head_deadline_missed(self) -> None:
-        self._head_deadline = None
-        transport = self.transport
-        if transport is None or transport.is_closing():
-            return
-        answer = b"" if self._request_in_progress else raw_text_response(408, "Request Timeout", "Request Timeout")
-        self._close_with(transport, answer)
-
-    def _close_with(self, transport: asyncio.BaseTransport, answer: bytes) -> None:
-        if answer:
-            transport.write(answer)  # type: ignore[attr-defined]
-        self.force_close()
-        transport.close()  # after the answer leaves
-        self._loop.call_later(ABORT_AFTER_S, transport.abort)  # type: ignore[attr-defined]
+    def overload_answer(self) -> bytes:
+        log.warn("too many canvas connections; refusing one", limit=MAX_CONNECTIONS)
+        return raw_text_response(503, "Service Unavailable", "Too Many Connections")
 
     def handle_error(self, request: Any, status: int = 500, exc: BaseException | None = None,
                      message: str | None = None) -> web.StreamResponse:
@@ -118,21 +69,4 @@ class CanvasRequestHandler(RequestHandler):
         return resp
 
 
-class CanvasServer(web.Server):
-    def __call__(self) -> CanvasRequestHandler:
-        return CanvasRequestHandler(self, loop=self._loop, **self._kwargs)
-
-
-class CanvasRunner(web.AppRunner):
-    """An AppRunner whose connections are CanvasRequestHandlers."""
-
-    def __init__(self, app: web.Application, **kwargs: Any) -> None:
-        kwargs.setdefault("keepalive_timeout", KEEPALIVE_TIMEOUT_S)
-        super().__init__(app, **kwargs)
-
-    async def _make_server(self) -> web.Server:
-        base = await super()._make_server()
-        return CanvasServer(
-            base.request_handler, request_factory=base.request_factory, handler_cancellation=base.handler_cancellation,
-            loop=base._loop, **base._kwargs,
-        )
+CanvasRunner = bounded_runner(CanvasRequestHandler, KEEPALIVE_TIMEOUT_S)
