@@ -1,89 +1,11 @@
 #!/usr/bin/env bash
-# Fetch nginx for the reverse-proxy recipe test (tests/process/test_nginx_proxy.py) WITHOUT installing
-# it system-wide (the Debian package's postinst would start nginx on 0.0.0.0:80): `apt-get download`
-# nginx + nginx-common into a cache folder and unpack them there with `dpkg -x`, plus any shared
-# library the machine lacks (checked with ldd). Idempotent; one run at a time (flock).
+# nginx for the reverse-proxy recipe test (tests/process/test_nginx_proxy.py), unpacked into a cache
+# folder and never installed (the Debian package's postinst would start nginx on 0.0.0.0:80).
 #
 #   ops/nginx-cache.sh      -> prints <cache>/root/usr/sbin/nginx (stdout carries only that path)
 #
-# Cache folder: $OPENCLAW_NGINX_CACHE, default <repo>/.cache/nginx. Libraries unpacked there are found
-# through LD_LIBRARY_PATH=<cache>/root/usr/lib/<triplet>:<cache>/root/lib/<triplet> (tests/nginx.py).
-# Exit 3 = cannot be obtained here (no apt-get/dpkg, or the download failed): the tests skip, saying so.
+# Cache folder: $OPENCLAW_NGINX_CACHE, default <repo>/.cache/nginx (tests/nginx.py sets LD_LIBRARY_PATH).
+# Exit 3 = cannot be obtained here: the tests skip, saying so. The work is ops/deb-cache.sh.
 set -euo pipefail
-
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-CACHE="${OPENCLAW_NGINX_CACHE:-$REPO/.cache/nginx}"
-ROOT="$CACHE/root"
-DEBS="$CACHE/debs"
-NGINX="$ROOT/usr/sbin/nginx"
-PACKAGES=(nginx nginx-common)
-
-log() { printf 'nginx-cache: %s\n' "$*" >&2; }
-unavailable() { printf 'nginx-cache: unavailable: %s\n' "$*" >&2; exit 3; }
-
-mkdir -p "$CACHE" || unavailable "cannot create $CACHE"
-if command -v flock >/dev/null 2>&1; then
-    exec 9>"$CACHE/.lock"
-    flock -w 300 9 || unavailable "timed out waiting for the lock $CACHE/.lock"
-fi
-
-triplet="$(gcc -dumpmachine 2>/dev/null || dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)"
-libpath="$ROOT/usr/lib/$triplet:$ROOT/lib/$triplet"
-
-missing_libs() {
-    LD_LIBRARY_PATH="$libpath" ldd "$NGINX" 2>/dev/null | awk '/not found/ {print $1}'
-}
-
-ready() {
-    [ -x "$NGINX" ] && [ -f "$CACHE/.complete" ] && [ -z "$(missing_libs)" ]
-}
-
-if ready; then
-    echo "$NGINX"
-    exit 0
-fi
-
-command -v apt-get >/dev/null 2>&1 || unavailable "apt-get not found (not a Debian-like system)"
-command -v dpkg >/dev/null 2>&1 || unavailable "dpkg not found"
-mkdir -p "$DEBS" "$ROOT"
-
-sandbox=()
-[ "$(id -u)" = 0 ] && sandbox=(-o APT::Sandbox::User=root)  # root downloads into a folder _apt cannot write
-
-fetch() {  # apt-get download <pkg>... into $DEBS and unpack into $ROOT
-    (cd "$DEBS" && apt-get "${sandbox[@]}" download "$@" >&2) || return 1
-    local pkg deb
-    for pkg in "$@"; do
-        deb="$(ls -t "$DEBS"/"${pkg}"_*.deb 2>/dev/null | head -n1)"
-        [ -n "$deb" ] || return 1
-        dpkg -x "$deb" "$ROOT" || return 1
-    done
-}
-
-if [ ! -x "$NGINX" ]; then
-    log "downloading ${PACKAGES[*]} (not installed: unpacked into $ROOT)"
-    fetch "${PACKAGES[@]}" || unavailable "apt-get download ${PACKAGES[*]} failed (no network or no apt sources?)"
-fi
-
-# Shared libraries nginx needs that this machine lacks: libfoo.so.N comes from package libfooN
-# (libfoo-N when the name ends in a digit, e.g. libpcre2-8-0); zlib is zlib1g.
-for _ in 1 2 3; do
-    libs="$(missing_libs)"
-    [ -z "$libs" ] && break
-    for lib in $libs; do
-        base="${lib%%.so*}"
-        ver="${lib##*.so.}"
-        ver="${ver%%.*}"
-        case "$base" in
-            libz) pkg="zlib1g" ;;
-            *[0-9]) pkg="${base}-${ver}" ;;
-            *) pkg="${base}${ver}" ;;
-        esac
-        log "nginx needs $lib: fetching $pkg"
-        fetch "$pkg" || unavailable "cannot fetch $pkg for $lib"
-    done
-done
-[ -z "$(missing_libs)" ] || unavailable "nginx still lacks: $(missing_libs | tr '\n' ' ')"
-"$NGINX" -v 2>/dev/null || LD_LIBRARY_PATH="$libpath" "$NGINX" -v >/dev/null 2>&1 || unavailable "the unpacked nginx does not run"
-touch "$CACHE/.complete"
-echo "$NGINX"
+exec "$REPO/ops/deb-cache.sh" nginx "${OPENCLAW_NGINX_CACHE:-$REPO/.cache/nginx}" usr/sbin/nginx nginx nginx-common
