@@ -18,7 +18,6 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-
 from openclaw.ipc.agents_config import default_agent_id
 from openclaw.ipc.channels_config import inbound_paths
 from openclaw.ipc.control_ui_links import base_path, ui_enabled

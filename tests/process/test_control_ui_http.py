@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 import re
-from html.parser import HTMLParser
 import socket
 from collections.abc import Iterator
+from html.parser import HTMLParser
 
 import pytest
 
