@@ -202,3 +202,39 @@ def test_logs_follow_and_sessions_channels_render(browser: Browser, gw: Gateway,
     browser.one("tr.session[data-key='agent:main:main']")
     tab(browser, "channels")
     browser.wait(lambda: "No channels configured" in browser.text("#channels-list"), 10, "the channels view")
+
+
+COUNT_SENDS = """
+window.__sent = {};
+if (!window.__countingSends) {
+  window.__countingSends = true;
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    try { const f = JSON.parse(data); window.__sent[f.method] = (window.__sent[f.method] || 0) + 1; } catch (e) { /* not JSON */ }
+    return send.call(this, data);
+  };
+}
+"""
+
+
+def test_sessions_follow_the_events_and_a_burst_costs_few_requests(browser: Browser, gw: Gateway, op: Client) -> None:
+    # the view said "refreshed on sessions.changed" but never subscribed (only its 5 s poll showed a
+    # change); subscribed, each event must not start its own sessions.list (N events a second would
+    # become N requests a second from every open tab)
+    connected(browser, gw)
+    assert op.call("chat.send", {"sessionKey": "main", "message": "a session to label", "idempotencyKey": f"b-{time.monotonic_ns()}"})["ok"]
+    tab(browser, "overview")
+    tab(browser, "sessions")
+    browser.one("tr.session[data-key='agent:main:main']")
+    browser.js(COUNT_SENDS)
+    for round_ in range(3):  # three rounds well inside one 5 s poll period: each one shown by its event
+        label = f"live-{round_}-{time.monotonic_ns()}"
+        assert op.call("sessions.patch", {"key": "agent:main:main", "label": label})["ok"] is True
+        browser.wait(lambda label=label: label in browser.text("#sessions-list"), 1.4, f"round {round_}: the label shown live")
+    before = browser.js("return window.__sent['sessions.list'] || 0")
+    for i in range(40):
+        label = f"burst-{i}-{time.monotonic_ns()}"
+        assert op.call("sessions.patch", {"key": "agent:main:main", "label": label})["ok"] is True
+    browser.wait(lambda: label in browser.text("#sessions-list"), 5, "the last label shown")
+    lists = browser.js("return window.__sent['sessions.list'] || 0") - before
+    assert lists <= 20, f"{lists} sessions.list requests for 40 events"
