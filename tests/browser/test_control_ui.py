@@ -238,3 +238,31 @@ def test_sessions_follow_the_events_and_a_burst_costs_few_requests(browser: Brow
     browser.wait(lambda: label in browser.text("#sessions-list"), 5, "the last label shown")
     lists = browser.js("return window.__sent['sessions.list'] || 0") - before
     assert lists <= 20, f"{lists} sessions.list requests for 40 events"
+
+
+def test_concurrent_first_uses_of_the_identity_make_one_key(browser: Browser, gw: Gateway) -> None:
+    # the settings view and the connect both ask for the identity as a page opens: with no stored key
+    # each made its own, so the id shown was not the one that connected (or was stored for the next load)
+    connected(browser, gw)
+    ids = browser.driver.execute_async_script("""
+      const done = arguments[arguments.length - 1];
+      const open = indexedDB.open("openclaw-control-ui", 1);
+      open.onsuccess = () => {
+        const tx = open.result.transaction("identity", "readwrite");
+        const saved = tx.objectStore("identity").get("device-v1");
+        tx.oncomplete = async () => {
+          const del = open.result.transaction("identity", "readwrite");
+          del.objectStore("identity").delete("device-v1");
+          await new Promise((r) => { del.oncomplete = r; });
+          const m = await import("/identity.js?fresh=" + Date.now());  // a module instance with nothing cached
+          const got = await Promise.all([m.deviceIdentity(), m.deviceIdentity(), m.deviceIdentity()]);
+          const again = await import("/identity.js?fresh2=" + Date.now());
+          const stored = await again.deviceIdentity();
+          const put = open.result.transaction("identity", "readwrite");
+          put.objectStore("identity").put(saved.result, "device-v1");  // the page's own key back
+          put.oncomplete = () => done([...got.map((d) => d.deviceId), stored.deviceId]);
+        };
+      };
+      open.onerror = () => done(["no db"]);
+    """)
+    assert len(ids) == 4 and len(set(ids)) == 1, ids
