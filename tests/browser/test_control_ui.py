@@ -266,3 +266,29 @@ def test_concurrent_first_uses_of_the_identity_make_one_key(browser: Browser, gw
       open.onerror = () => done(["no db"]);
     """)
     assert len(ids) == 4 and len(set(ids)) == 1, ids
+
+
+def test_hostile_text_everywhere_stays_text(browser: Browser, gw: Gateway, op: Client) -> None:
+    # a session label, a chat message (its history, and the echo streamed back), a log line, a node's
+    # display name and commands: markup in any of them is shown as characters, never parsed
+    connected(browser, gw)
+    hostile = "<img src=x onerror=window.__xss=1><a href=javascript:window.__xss=2>x</a>"  # no quote: JSON in logs
+    tag = f"h{time.monotonic_ns()}"
+    assert op.call("chat.send", {"sessionKey": "main", "message": tag + hostile, "idempotencyKey": tag})["ok"]
+    assert op.call("sessions.patch", {"key": "agent:main:main", "label": hostile})["ok"] is True
+    assert op.call("system-event", {"text": tag + hostile})["ok"] is True
+    dev = DeviceIdentity()
+    node = Client(gw.url)
+    try:
+        params = connect_params(client_id="node-host", mode="node", scopes=[], role="node", caps=["system"],
+                                commands=[hostile])
+        params["client"].update(displayName=hostile)
+        node.call("connect", dev.sign(params, node.nonce))
+        checks = {"sessions": "#sessions-list", "chat": "#chat-log", "logs": "#logs-lines", "nodes": "#node-pending"}
+        for name, box in checks.items():
+            tab(browser, name)
+            browser.wait(lambda box=box: hostile in browser.text(box), 10, f"the hostile text in {name}")
+            assert browser.css(f"{box} img") == [] and browser.css(f"{box} a") == [], name
+        assert browser.js("return window.__xss === undefined")
+    finally:
+        node.close()
