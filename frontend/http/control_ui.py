@@ -125,6 +125,12 @@ def _reserved(path: str, config: dict[str, Any]) -> bool:
     return path in inbound_paths(config) or path.startswith("/channels/")
 
 
+def shadowed_base_path(config: dict[str, Any]) -> str | None:
+    """The base path when an API/probe/hook/channel path takes it (the UI is then served nowhere)."""
+    base = base_path(config)
+    return base if base and _reserved(base + "/", config) else None
+
+
 def _configured_hooks_path(config: dict[str, Any]) -> str:
     value = (config.get("hooks") or {}).get("path") if isinstance(config.get("hooks"), dict) else None
     return value.rstrip("/") if isinstance(value, str) and value.startswith("/") and value.rstrip("/") else "/hooks"

@@ -193,3 +193,17 @@ def test_if_none_match_uses_the_weak_comparison(gw: Gateway) -> None:
     assert get(gw, "/app.js", headers={"If-None-Match": f'"x", W/{etag}'}).status == 304
     assert get(gw, "/", headers={"If-None-Match": "*"}).status == 304
     assert get(gw, "/app.js", headers={"If-None-Match": 'W/"other"'}).status == 200
+
+
+def test_a_base_path_on_an_api_path_is_named_by_the_dashboard(gw: Gateway) -> None:
+    # `/v1` or `/healthz` as basePath: the API keeps its paths, so the UI is served nowhere; the
+    # dashboard used to ask whether the UI was disabled
+    try:
+        for base in ("/v1", "/healthz"):
+            set_ui(gw, basePath=base)
+            assert get(gw, base + "/").status == 404
+            res = gw.home.cli("dashboard", "--no-open")
+            assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr
+            assert f"gateway.controlUi.basePath {base}" in res.stderr and "enabled false" not in res.stderr, res.stderr
+    finally:
+        set_ui(gw)
