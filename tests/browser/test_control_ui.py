@@ -292,3 +292,17 @@ def test_hostile_text_everywhere_stays_text(browser: Browser, gw: Gateway, op: C
         assert browser.js("return window.__xss === undefined")
     finally:
         node.close()
+
+
+def test_a_gateway_without_auth_connects_with_no_token(browser: Browser, tmp_path: Any) -> None:
+    # gateway.auth.mode "none" (loopback only): there is no token to enter, yet the page used to stop
+    # at "Enter the gateway token"; it asks control-ui-config.json (no Bearer needed then) and connects
+    home = Home(tmp_path)
+    home.write_config(home.default_config(auth={"mode": "none"}))
+    with running_gateway(home) as open_gw:
+        browser.driver.get(page(open_gw))
+        browser.js("sessionStorage.clear()")
+        browser.driver.refresh()
+        browser.wait(lambda: browser.js("return document.getElementById('conn').dataset.state") == "connected", 15,
+                     "connected without a token")
+    browser.driver.get("about:blank")  # the next test starts from its own page
