@@ -306,3 +306,38 @@ def test_a_gateway_without_auth_connects_with_no_token(browser: Browser, tmp_pat
         browser.wait(lambda: browser.js("return document.getElementById('conn').dataset.state") == "connected", 15,
                      "connected without a token")
     browser.driver.get("about:blank")  # the next test starts from its own page
+
+
+SLOW_LOGS_TAIL = """
+window.__slowTail = true;
+if (!window.__slowing) {
+  window.__slowing = true;
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    let slow = false;
+    try { slow = window.__slowTail && JSON.parse(data).method === "logs.tail"; } catch (e) { /* not JSON */ }
+    if (slow) { setTimeout(() => send.call(this, data), 2500); return undefined; }
+    return send.call(this, data);
+  };
+}
+"""
+
+
+def test_a_slow_log_tail_does_not_show_lines_twice(browser: Browser, gw: Gateway, op: Client) -> None:
+    # the follow timer started the next logs.tail every second whether or not the last one had
+    # answered: on a slow gateway two calls with the same cursor appended the same lines twice
+    connected(browser, gw)
+    tab(browser, "logs")
+    browser.wait(lambda: len(browser.css("#logs-lines .line")) > 0, 10, "log lines")
+    browser.js(SLOW_LOGS_TAIL)
+    try:
+        marker = f"slow-tail-{time.monotonic_ns()}"
+        assert op.call("system-event", {"text": marker})["ok"] is True
+        browser.wait(lambda: any(marker in e.text for e in browser.css("#logs-lines .line")[-50:]), 12, "the marker line")
+        later = f"slow-tail-after-{time.monotonic_ns()}"
+        assert op.call("system-event", {"text": later})["ok"] is True
+        browser.wait(lambda: any(later in e.text for e in browser.css("#logs-lines .line")[-50:]), 12, "the next line")
+        shown = [e.text for e in browser.css("#logs-lines .line") if marker in e.text]
+        assert len(shown) == 1, shown
+    finally:
+        browser.js("window.__slowTail = false")
