@@ -38,6 +38,7 @@ DOCUMENT_TIMEOUT_S = 2.0
 class Document:
     ok: bool
     reason: str = ""
+    status: int | None = None
 
 
 def _probe_document(url: str, tls_sha256: str | None) -> Document:
@@ -59,7 +60,7 @@ def _probe_document(url: str, tls_sha256: str | None) -> Document:
         if res.status == 200 and kind == "text/html":
             return Document(True)
         if res.status == 404:
-            return Document(False, "The Control UI is not served by this gateway (HTTP 404): is gateway.controlUi.enabled false?")
+            return Document(False, "The Control UI is not served by this gateway (HTTP 404): is gateway.controlUi.enabled false?", 404)
         return Document(False, f"Control UI dashboard is unavailable (HTTP {res.status}).")
     except ConnectionRefusedError:
         return Document(False, "Gateway is not running.")
@@ -95,6 +96,15 @@ def dashboard_cmd(no_open: bool, as_json: bool) -> None:
               ["`openclaw config set gateway.controlUi.enabled true` turns it on (hot)."])
         return
     doc = _probe_document(ui["httpUrl"], fingerprint if tls else None)
+    if not doc.ok and doc.status == 404:
+        from openclaw.frontend.http.control_ui import shadowed_base_path
+
+        shadowed = shadowed_base_path(config)
+        if shadowed:
+            _fail(as_json, f"The Control UI is served nowhere: gateway.controlUi.basePath {shadowed} is one of the "
+                           "gateway's own paths (API, probe, hooks or channel), which keep it.",
+                  ["Choose another base path, e.g. `openclaw config set gateway.controlUi.basePath /ui` (hot)."])
+            return
     if not doc.ok:
         _fail(as_json, doc.reason, ["Run `openclaw gateway status --deep` for details.",
                                     "Run `openclaw gateway start` to start a managed gateway, or `openclaw gateway run` in the foreground."])

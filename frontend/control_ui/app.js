@@ -112,6 +112,8 @@ function start() {
   ctx.client = new GatewayClient({
     url: `${scheme}://${location.host}${base}`,
     getToken: () => memoryToken,
+    // control-ui-config.json answers without a Bearer only when the gateway has no auth (mode "none")
+    needsNoAuth: async () => (await fetch(`${base}/control-ui-config.json`, { cache: "no-store", credentials: "omit" })).ok,
     onStatus: renderStatus,
     onHello: (hello) => {
       ctx.hello = hello;

@@ -68,15 +68,17 @@ export function uuid() {
 }
 
 export class GatewayClient {
-  constructor({ url, getToken, onStatus, onEvent, onHello }) {
+  constructor({ url, getToken, needsNoAuth, onStatus, onEvent, onHello }) {
     this.url = url;
     this.getToken = getToken;
+    this.needsNoAuth = needsNoAuth || (async () => false);
     this.onStatus = onStatus || (() => {});
     this.onEvent = onEvent || (() => {});
     this.onHello = onHello || (() => {});
     this.ws = null;
     this.pending = new Map();
     this.n = 0;
+    this.opening = 0;  // the latest _open: an older one still asking needsNoAuth gives way
     this.attempt = 0;
     this.retryTimer = null;
     this.watchdog = null;
@@ -115,13 +117,20 @@ export class GatewayClient {
     return ms;
   }
 
-  _open() {
+  async _open() {
     if (this.stopped) return;
     clearTimeout(this.retryTimer);
     const token = this.getToken();
+    const mine = ++this.opening;
+    // no token: connect only when the gateway asks for none (a tokenless connect of a new device
+    // would otherwise leave a pairing request behind on every page load)
     if (!token) {
-      this._status("need-token", "Enter the gateway token to connect.");
-      return;
+      const open = await this.needsNoAuth().catch(() => false);
+      if (this.stopped || mine !== this.opening) return;  // stopped or opened again meanwhile
+      if (!open) {
+        this._status("need-token", "Enter the gateway token to connect.");
+        return;
+      }
     }
     this._status("connecting", "connecting…");
     let ws;
@@ -208,7 +217,7 @@ export class GatewayClient {
     const params = {
       minProtocol: 4, maxProtocol: 4,
       client: { id: CLIENT_ID, version: VERSION, platform, mode: CLIENT_MODE, displayName: "Control UI", instanceId: uuid() },
-      role: "operator", scopes: SCOPES, caps: [], auth: { token }, device,
+      role: "operator", scopes: SCOPES, caps: [], ...(token ? { auth: { token } } : {}), device,
       userAgent: navigator.userAgent.slice(0, 200), locale: navigator.language,
     };
     const hello = await this._send(ws, "connect", params, REQUEST_TIMEOUT_MS);

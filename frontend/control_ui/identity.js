@@ -44,11 +44,25 @@ async function build(keyPair) {
   return { privateKey: keyPair.privateKey, deviceId: hex(digest), publicKey: b64url(raw) };
 }
 
-let cached = null;
+// Stores `candidate` unless another page stored a key first (one readwrite transaction: the read
+// and the write cannot interleave with another tab's); returns the key that is now the stored one.
+function keepFirst(db, candidate) {
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(STORE, "readwrite");
+    const store = tx.objectStore(STORE);
+    let kept = candidate;
+    const req = store.get(KEY);
+    req.onsuccess = () => {
+      const found = req.result;
+      if (found && found.privateKey && found.publicKey) kept = found; else store.put(candidate, KEY);
+    };
+    tx.oncomplete = () => resolve(kept);
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error || new Error("IndexedDB transaction aborted"));
+  });
+}
 
-// The identity of this browser profile (created on first use).
-export async function deviceIdentity() {
-  if (cached) return cached;
+async function load() {
   if (!window.isSecureContext || !globalThis.crypto || !crypto.subtle) {
     throw new InsecureContextError(
       "This page is not a secure context, so the browser offers no WebCrypto for the device identity. " +
@@ -64,11 +78,18 @@ export async function deviceIdentity() {
     const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, false, ["sign", "verify"]);
     stored = { privateKey: pair.privateKey, publicKey: pair.publicKey };
     if (db) {
-      try { await dbOp(db, "readwrite", (s) => s.put(stored, KEY)); } catch { /* kept for this page only */ }
+      try { stored = await keepFirst(db, stored); } catch { /* kept for this page only */ }
     }
   }
-  cached = await build(stored);
-  return cached;
+  return build(stored);
+}
+
+let pending = null;  // one identity per page, however many callers ask at once
+
+// The identity of this browser profile (created on first use).
+export function deviceIdentity() {
+  if (!pending) pending = load().catch((e) => { pending = null; throw e; });
+  return pending;
 }
 
 function norm(value) {

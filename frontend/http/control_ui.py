@@ -11,13 +11,13 @@ reserved path. `<basePath>/control-ui-config.json` needs the gateway's Bearer se
 from __future__ import annotations
 
 import hashlib
+import html
 import mimetypes
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-
 from openclaw.ipc.agents_config import default_agent_id
 from openclaw.ipc.channels_config import inbound_paths
 from openclaw.ipc.control_ui_links import base_path, ui_enabled
@@ -99,7 +99,8 @@ class ControlUi:
     def document(self, base: str) -> Asset:
         doc = self._documents.get(base)
         if doc is None:
-            body = self.template.replace(BASE_MARK, base).encode("utf-8")  # base is a checked plain path
+            # a checked plain path, but one that may hold `&` (`/a&amp;b` must not reach the page as `/a&b`)
+            body = self.template.replace(BASE_MARK, html.escape(base, quote=True)).encode("utf-8")
             doc = self._documents[base] = Asset(body, TYPES[".html"], _etag(body))
         return doc
 
@@ -124,14 +125,26 @@ def _reserved(path: str, config: dict[str, Any]) -> bool:
     return path in inbound_paths(config) or path.startswith("/channels/")
 
 
+def shadowed_base_path(config: dict[str, Any]) -> str | None:
+    """The base path when an API/probe/hook/channel path takes it (the UI is then served nowhere)."""
+    base = base_path(config)
+    return base if base and _reserved(base + "/", config) else None
+
+
 def _configured_hooks_path(config: dict[str, Any]) -> str:
     value = (config.get("hooks") or {}).get("path") if isinstance(config.get("hooks"), dict) else None
     return value.rstrip("/") if isinstance(value, str) and value.startswith("/") and value.rstrip("/") else "/hooks"
 
 
+def _not_modified(request: web.Request, etag: str) -> bool:
+    """If-None-Match by weak comparison (RFC 9110 §13.1.2): `W/"x"` matches `"x"`, `*` matches any."""
+    tags = {t.strip().removeprefix("W/") for t in request.headers.get("If-None-Match", "").split(",")}
+    return etag in tags or "*" in tags
+
+
 def _answer(request: web.Request, asset: Asset) -> web.Response:
     headers = {**SECURITY_HEADERS, **UI_HEADERS, "ETag": asset.etag}
-    if asset.etag in {t.strip() for t in request.headers.get("If-None-Match", "").split(",")}:
+    if _not_modified(request, asset.etag):
         return web.Response(status=304, headers=headers)
     headers["Content-Type"] = asset.content_type
     return web.Response(body=asset.body, headers=headers)

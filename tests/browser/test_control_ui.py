@@ -202,3 +202,142 @@ def test_logs_follow_and_sessions_channels_render(browser: Browser, gw: Gateway,
     browser.one("tr.session[data-key='agent:main:main']")
     tab(browser, "channels")
     browser.wait(lambda: "No channels configured" in browser.text("#channels-list"), 10, "the channels view")
+
+
+COUNT_SENDS = """
+window.__sent = {};
+if (!window.__countingSends) {
+  window.__countingSends = true;
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    try { const f = JSON.parse(data); window.__sent[f.method] = (window.__sent[f.method] || 0) + 1; } catch (e) { /* not JSON */ }
+    return send.call(this, data);
+  };
+}
+"""
+
+
+def test_sessions_follow_the_events_and_a_burst_costs_few_requests(browser: Browser, gw: Gateway, op: Client) -> None:
+    # the view said "refreshed on sessions.changed" but never subscribed (only its 5 s poll showed a
+    # change); subscribed, each event must not start its own sessions.list (N events a second would
+    # become N requests a second from every open tab)
+    connected(browser, gw)
+    assert op.call("chat.send", {"sessionKey": "main", "message": "a session to label", "idempotencyKey": f"b-{time.monotonic_ns()}"})["ok"]
+    tab(browser, "overview")
+    tab(browser, "sessions")
+    browser.one("tr.session[data-key='agent:main:main']")
+    browser.js(COUNT_SENDS)
+    for round_ in range(3):  # three rounds well inside one 5 s poll period: each one shown by its event
+        label = f"live-{round_}-{time.monotonic_ns()}"
+        assert op.call("sessions.patch", {"key": "agent:main:main", "label": label})["ok"] is True
+        browser.wait(lambda label=label: label in browser.text("#sessions-list"), 1.4, f"round {round_}: the label shown live")
+    before = browser.js("return window.__sent['sessions.list'] || 0")
+    for i in range(40):
+        label = f"burst-{i}-{time.monotonic_ns()}"
+        assert op.call("sessions.patch", {"key": "agent:main:main", "label": label})["ok"] is True
+    browser.wait(lambda: label in browser.text("#sessions-list"), 5, "the last label shown")
+    lists = browser.js("return window.__sent['sessions.list'] || 0") - before
+    assert lists <= 20, f"{lists} sessions.list requests for 40 events"
+
+
+def test_concurrent_first_uses_of_the_identity_make_one_key(browser: Browser, gw: Gateway) -> None:
+    # the settings view and the connect both ask for the identity as a page opens: with no stored key
+    # each made its own, so the id shown was not the one that connected (or was stored for the next load)
+    connected(browser, gw)
+    ids = browser.driver.execute_async_script("""
+      const done = arguments[arguments.length - 1];
+      const open = indexedDB.open("openclaw-control-ui", 1);
+      open.onsuccess = () => {
+        const tx = open.result.transaction("identity", "readwrite");
+        const saved = tx.objectStore("identity").get("device-v1");
+        tx.oncomplete = async () => {
+          const del = open.result.transaction("identity", "readwrite");
+          del.objectStore("identity").delete("device-v1");
+          await new Promise((r) => { del.oncomplete = r; });
+          const m = await import("/identity.js?fresh=" + Date.now());  // a module instance with nothing cached
+          const got = await Promise.all([m.deviceIdentity(), m.deviceIdentity(), m.deviceIdentity()]);
+          const again = await import("/identity.js?fresh2=" + Date.now());
+          const stored = await again.deviceIdentity();
+          const put = open.result.transaction("identity", "readwrite");
+          put.objectStore("identity").put(saved.result, "device-v1");  // the page's own key back
+          put.oncomplete = () => done([...got.map((d) => d.deviceId), stored.deviceId]);
+        };
+      };
+      open.onerror = () => done(["no db"]);
+    """)
+    assert len(ids) == 4 and len(set(ids)) == 1, ids
+
+
+def test_hostile_text_everywhere_stays_text(browser: Browser, gw: Gateway, op: Client) -> None:
+    # a session label, a chat message (its history, and the echo streamed back), a log line, a node's
+    # display name and commands: markup in any of them is shown as characters, never parsed
+    connected(browser, gw)
+    hostile = "<img src=x onerror=window.__xss=1><a href=javascript:window.__xss=2>x</a>"  # no quote: JSON in logs
+    tag = f"h{time.monotonic_ns()}"
+    assert op.call("chat.send", {"sessionKey": "main", "message": tag + hostile, "idempotencyKey": tag})["ok"]
+    assert op.call("sessions.patch", {"key": "agent:main:main", "label": hostile})["ok"] is True
+    assert op.call("system-event", {"text": tag + hostile})["ok"] is True
+    dev = DeviceIdentity()
+    node = Client(gw.url)
+    try:
+        params = connect_params(client_id="node-host", mode="node", scopes=[], role="node", caps=["system"],
+                                commands=[hostile])
+        params["client"].update(displayName=hostile)
+        node.call("connect", dev.sign(params, node.nonce))
+        checks = {"sessions": "#sessions-list", "chat": "#chat-log", "logs": "#logs-lines", "nodes": "#node-pending"}
+        for name, box in checks.items():
+            tab(browser, name)
+            browser.wait(lambda box=box: hostile in browser.text(box), 10, f"the hostile text in {name}")
+            assert browser.css(f"{box} img") == [] and browser.css(f"{box} a") == [], name
+        assert browser.js("return window.__xss === undefined")
+    finally:
+        node.close()
+
+
+def test_a_gateway_without_auth_connects_with_no_token(browser: Browser, tmp_path: Any) -> None:
+    # gateway.auth.mode "none" (loopback only): there is no token to enter, yet the page used to stop
+    # at "Enter the gateway token"; it asks control-ui-config.json (no Bearer needed then) and connects
+    home = Home(tmp_path)
+    home.write_config(home.default_config(auth={"mode": "none"}))
+    with running_gateway(home) as open_gw:
+        browser.driver.get(page(open_gw))
+        browser.js("sessionStorage.clear()")
+        browser.driver.refresh()
+        browser.wait(lambda: browser.js("return document.getElementById('conn').dataset.state") == "connected", 15,
+                     "connected without a token")
+    browser.driver.get("about:blank")  # the next test starts from its own page
+
+
+SLOW_LOGS_TAIL = """
+window.__slowTail = true;
+if (!window.__slowing) {
+  window.__slowing = true;
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    let slow = false;
+    try { slow = window.__slowTail && JSON.parse(data).method === "logs.tail"; } catch (e) { /* not JSON */ }
+    if (slow) { setTimeout(() => send.call(this, data), 2500); return undefined; }
+    return send.call(this, data);
+  };
+}
+"""
+
+
+def test_a_slow_log_tail_does_not_show_lines_twice(browser: Browser, gw: Gateway, op: Client) -> None:
+    # the follow timer started the next logs.tail every second whether or not the last one had
+    # answered: on a slow gateway two calls with the same cursor appended the same lines twice
+    connected(browser, gw)
+    tab(browser, "logs")
+    browser.wait(lambda: len(browser.css("#logs-lines .line")) > 0, 10, "log lines")
+    browser.js(SLOW_LOGS_TAIL)
+    try:
+        marker = f"slow-tail-{time.monotonic_ns()}"
+        assert op.call("system-event", {"text": marker})["ok"] is True
+        browser.wait(lambda: any(marker in e.text for e in browser.css("#logs-lines .line")[-50:]), 12, "the marker line")
+        later = f"slow-tail-after-{time.monotonic_ns()}"
+        assert op.call("system-event", {"text": later})["ok"] is True
+        browser.wait(lambda: any(later in e.text for e in browser.css("#logs-lines .line")[-50:]), 12, "the next line")
+        shown = [e.text for e in browser.css("#logs-lines .line") if marker in e.text]
+        assert len(shown) == 1, shown
+    finally:
+        browser.js("window.__slowTail = false")

@@ -9,6 +9,7 @@ import json
 import re
 import socket
 from collections.abc import Iterator
+from html.parser import HTMLParser
 
 import pytest
 
@@ -157,3 +158,52 @@ def test_enabled_false_and_base_path_are_hot(gw: Gateway) -> None:
     finally:
         set_ui(gw)
     assert is_document(get(gw, "/"))
+
+
+class _Attrs(HTMLParser):
+    """Every attribute value as a browser reads it (entities decoded)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, list[str]] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            self.values.setdefault(name, []).append(value or "")
+
+
+def test_a_base_path_with_an_entity_reaches_the_page_unchanged(gw: Gateway) -> None:
+    # `&` and `;` are legal in a path segment: written raw into the document, `/a&amp;b` would be read
+    # by the browser as `/a&b` (scripts, styles and the WebSocket at a path the gateway does not serve)
+    try:
+        set_ui(gw, basePath="/a&amp;b&lt;")
+        r = get(gw, "/a&amp;b&lt;/")
+        assert r.status == 200, r.status
+        parsed = _Attrs()
+        parsed.feed(r.body.decode())
+        assert parsed.values["data-openclaw-control-ui-base-path"] == ["/a&amp;b&lt;"]
+        assert "/a&amp;b&lt;/app.js" in parsed.values["src"] and "/a&amp;b&lt;/style.css" in parsed.values["href"]
+        assert get(gw, "/a&amp;b&lt;/app.js").status == 200
+    finally:
+        set_ui(gw)
+
+
+def test_if_none_match_uses_the_weak_comparison(gw: Gateway) -> None:
+    etag = get(gw, "/app.js").header("ETag")
+    assert get(gw, "/app.js", headers={"If-None-Match": f'"x", W/{etag}'}).status == 304
+    assert get(gw, "/", headers={"If-None-Match": "*"}).status == 304
+    assert get(gw, "/app.js", headers={"If-None-Match": 'W/"other"'}).status == 200
+
+
+def test_a_base_path_on_an_api_path_is_named_by_the_dashboard(gw: Gateway) -> None:
+    # `/v1` or `/healthz` as basePath: the API keeps its paths, so the UI is served nowhere; the
+    # dashboard used to ask whether the UI was disabled
+    try:
+        for base in ("/v1", "/healthz"):
+            set_ui(gw, basePath=base)
+            assert get(gw, base + "/").status == 404
+            res = gw.home.cli("dashboard", "--no-open")
+            assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr
+            assert f"gateway.controlUi.basePath {base}" in res.stderr and "enabled false" not in res.stderr, res.stderr
+    finally:
+        set_ui(gw)

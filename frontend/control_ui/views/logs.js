@@ -1,4 +1,6 @@
 // The log tail: logs.tail with its cursor, following (polling) while shown; keeps the last MAX_LINES.
+// One call at a time: the next is timed from the last answer (two calls with one cursor would show
+// the same lines twice); an answer for a view mounted before this one is dropped.
 
 import { h, replace, trim } from "../dom.js";
 
@@ -11,11 +13,14 @@ let ctx = null;
 let timer = null;
 let cursor = null;
 let follow = true;
+let inFlight = false;
+let epoch = 0;  // bumped on mount and on hello: an answer from an older epoch is not shown
 
 export function mount(container, context) {
   el = container;
   ctx = context;
   cursor = null;
+  epoch++;
   const box = h("input", { type: "checkbox", id: "logs-follow", checked: follow, onchange: (ev) => { follow = ev.target.checked; if (follow) poll(); } });
   replace(el,
     h("div", { class: "row" }, h("label", {}, box, " follow"), h("span", { class: "spacer" }), h("span", { id: "logs-file", class: "muted" }, "")),
@@ -24,7 +29,7 @@ export function mount(container, context) {
 }
 
 export function unmount() { clearTimeout(timer); timer = null; el = null; }
-export function onHello() { cursor = null; poll(); }
+export function onHello() { cursor = null; epoch++; poll(); }
 
 function render(line) {
   let rec = null;
@@ -40,17 +45,23 @@ function render(line) {
     `${rec.message ?? rec["1"] ?? ""}${fields}`);
 }
 
+function again() {
+  clearTimeout(timer);
+  timer = el && follow ? setTimeout(poll, POLL_MS) : null;
+}
+
 async function poll() {
   clearTimeout(timer);
-  if (!el) return;
-  if (follow) timer = setTimeout(poll, POLL_MS);
-  if (!ctx.client.connected) return;
+  if (!el || inFlight) return;  // the call in flight schedules the next one
+  if (!ctx.client.connected) { again(); return; }
+  const mine = epoch;
+  inFlight = true;
   try {
     const params = cursor === null ? { limit: 200 } : { cursor, limit: 500 };
     const res = await ctx.client.call("logs.tail", params);
-    if (!el) return;
+    if (!el || mine !== epoch) return;
     const pre = el.querySelector("#logs-lines");
-    if (res.reset) replace(pre);
+    if (res.reset || params.cursor === undefined) replace(pre);
     const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
     for (const line of res.lines || []) pre.appendChild(render(line));
     trim(pre, MAX_LINES);
@@ -58,6 +69,9 @@ async function poll() {
     cursor = res.cursor;
     el.querySelector("#logs-file").textContent = `${res.file || ""}${res.truncated ? " (older lines skipped)" : ""}`;
   } catch (e) {
-    el.querySelector("#logs-file").textContent = `logs.tail failed: ${e.message}`;
+    if (el && mine === epoch) el.querySelector("#logs-file").textContent = `logs.tail failed: ${e.message}`;
+  } finally {
+    inFlight = false;
+    if (mine !== epoch) poll(); else again();
   }
 }
