@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from openclaw.ipc.config_file import load_config
-from openclaw.ipc.control_ui_links import links, ui_enabled
+from openclaw.ipc.control_ui_links import links, shadowed_base_path, ui_enabled
 from openclaw.ipc.errors import ConfigRefusal, ExitCode
 from openclaw.ipc.paths import resolve_paths
 from openclaw.ipc.tls_material import gateway_tls_fingerprint
@@ -97,8 +97,6 @@ def dashboard_cmd(no_open: bool, as_json: bool) -> None:
         return
     doc = _probe_document(ui["httpUrl"], fingerprint if tls else None)
     if not doc.ok and doc.status == 404:
-        from openclaw.frontend.http.control_ui import shadowed_base_path
-
         shadowed = shadowed_base_path(config)
         if shadowed:
             _fail(as_json, f"The Control UI is served nowhere: gateway.controlUi.basePath {shadowed} is one of the "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .channels_config import inbound_paths
 from .config import config_value
 
 _SEGMENT = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@-]+")
@@ -29,6 +30,34 @@ def normalize_base_path(value: Any) -> str | None:
     if any(s in ("", ".", "..") or not _SEGMENT.fullmatch(s) for s in segments):
         return None
     return "/" + "/".join(segments)
+
+
+# Paths that are never the UI's (their own handlers, or JSON 404s): the API, probes, hooks, channels.
+RESERVED_PREFIXES = ("/v1/", "/tools/", "/api/", "/__openclaw__/", "/channels/")
+RESERVED_EXACT = frozenset({"/v1", "/tools", "/api", "/__openclaw__"})
+PROBE_PATHS = frozenset({"/health", "/healthz", "/ready", "/readyz", "/startup", "/startupz"})
+
+
+def configured_hooks_path(config: dict[str, Any]) -> str:
+    """`hooks.path` as configured (default /hooks), whether hooks are on or not."""
+    value = config_value(config, "hooks.path")
+    return value.rstrip("/") if isinstance(value, str) and value.startswith("/") and value.rstrip("/") else "/hooks"
+
+
+def reserved_path(path: str, config: dict[str, Any]) -> bool:
+    """An API/probe/hook/channel path: never the Control UI, not even its SPA fallback."""
+    if path in RESERVED_EXACT or path.startswith(RESERVED_PREFIXES):
+        return True
+    if any(path == probe or path.startswith(probe + "/") for probe in PROBE_PATHS):
+        return True
+    hooks = configured_hooks_path(config)
+    return path == hooks or path.startswith(hooks + "/") or path in inbound_paths(config)
+
+
+def shadowed_base_path(config: dict[str, Any]) -> str | None:
+    """The base path when an API/probe/hook/channel path takes it (the UI is then served nowhere)."""
+    base = base_path(config)
+    return base if base and reserved_path(base + "/", config) else None
 
 
 def base_path(config: dict[str, Any]) -> str:

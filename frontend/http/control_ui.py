@@ -19,11 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from openclaw.ipc.agents_config import default_agent_id
-from openclaw.ipc.channels_config import inbound_paths
-from openclaw.ipc.control_ui_links import base_path, ui_enabled
+from openclaw.ipc.control_ui_links import base_path, reserved_path, ui_enabled
 
-from . import bearer, probes
-from .hooks import hooks_path
+from . import bearer
 from .responses import SECURITY_HEADERS, json_response
 
 if TYPE_CHECKING:
@@ -36,8 +34,6 @@ CSP = (
 UI_HEADERS = {"Cache-Control": "no-cache", "X-Frame-Options": "DENY", "Content-Security-Policy": CSP}
 CONFIG_FILE = "control-ui-config.json"
 BASE_MARK = "__OPENCLAW_BASE_PATH__"
-RESERVED_PREFIXES = ("/v1/", "/tools/", "/api/", "/__openclaw__/")
-RESERVED_EXACT = frozenset({"/v1", "/tools", "/api", "/__openclaw__"})
 TYPES = {
     ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
     ".svg": "image/svg+xml", ".png": "image/png", ".json": "application/json; charset=utf-8",
@@ -112,30 +108,6 @@ def install(app: web.Application) -> None:
     app[CONTROL_UI] = ControlUi()
 
 
-def _reserved(path: str, config: dict[str, Any]) -> bool:
-    """An API/probe/hook/channel path: never the SPA (its own handler, or a JSON 404)."""
-    if path in RESERVED_EXACT or path.startswith(RESERVED_PREFIXES):
-        return True
-    for probe in probes.PATHS:
-        if path == probe or path.startswith(probe + "/"):
-            return True
-    hooks = hooks_path(config) or _configured_hooks_path(config)
-    if path == hooks or path.startswith(hooks + "/"):
-        return True
-    return path in inbound_paths(config) or path.startswith("/channels/")
-
-
-def shadowed_base_path(config: dict[str, Any]) -> str | None:
-    """The base path when an API/probe/hook/channel path takes it (the UI is then served nowhere)."""
-    base = base_path(config)
-    return base if base and _reserved(base + "/", config) else None
-
-
-def _configured_hooks_path(config: dict[str, Any]) -> str:
-    value = (config.get("hooks") or {}).get("path") if isinstance(config.get("hooks"), dict) else None
-    return value.rstrip("/") if isinstance(value, str) and value.startswith("/") and value.rstrip("/") else "/hooks"
-
-
 def _not_modified(request: web.Request, etag: str) -> bool:
     """If-None-Match by weak comparison (RFC 9110 §13.1.2): `W/"x"` matches `"x"`, `*` matches any."""
     tags = {t.strip().removeprefix("W/") for t in request.headers.get("If-None-Match", "").split(",")}
@@ -173,7 +145,7 @@ async def maybe_control_ui(request: web.Request, svc: Services) -> web.StreamRes
     if not ui_enabled(config) or request.method not in ("GET", "HEAD"):
         return None
     path = request.path
-    if "\x00" in path or _reserved(path, config):
+    if "\x00" in path or reserved_path(path, config):
         return None
     base = base_path(config)
     if base:

@@ -7,6 +7,7 @@ serving (starting, backing off, FATAL: named, with the reason) or the front-end 
 from __future__ import annotations
 
 from aiohttp import web
+from openclaw.ipc.control_ui_links import PROBE_PATHS
 
 from ..appkeys import SERVICES
 from .responses import expect_handler, json_response
@@ -52,6 +53,7 @@ ROUTES = {
     "/startup": startup, "/startupz": startup,
 }
 PATHS = frozenset(ROUTES)
+assert PATHS == PROBE_PATHS, "ipc/control_ui_links.PROBE_PATHS keeps the probe paths out of the Control UI"
 
 
 def add_routes(app: web.Application) -> None:
