@@ -18,6 +18,7 @@ import msgspec
 
 from . import canvas_config, tailscale
 from .config_file import LoadedConfig
+from .config_lookup import config_value as config_value  # re-exported for `from openclaw.ipc.config import config_value`
 from .config_schema import AUTH_MODES, BIND_MODES, RELOAD_MODES, first_error_text, validate
 from .errors import ConfigRefusal
 from .launch import LaunchOptions
@@ -69,16 +70,6 @@ class ResolvedGateway(msgspec.Struct, kw_only=True):
     tls: TlsSettings | None = None  # gateway.tls (tls_material.py): wss/https on the same port
     tailscale_mode: str = "off"  # --tailscale > gateway.tailscale.mode (ipc/tailscale.py)
     tailscale_reset_on_exit: bool = False
-
-
-def config_value(data: dict[str, Any], dotted: str, default: Any = None) -> Any:
-    """`gateway.auth.token`-style lookup; `default` when any part is missing."""
-    cur: Any = data
-    for part in dotted.split("."):
-        if not isinstance(cur, dict) or part not in cur:
-            return default
-        cur = cur[part]
-    return cur
 
 
 def parse_port_value(text: str, source: str) -> int:

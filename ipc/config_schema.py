@@ -269,11 +269,29 @@ def validate(data: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str,
     gw = data.get("gateway")
     if isinstance(gw, dict) and gw.get("bind") == "custom" and not gw.get("customBindHost"):
         errors.append({"path": "gateway.customBindHost", "message": "required when gateway.bind is \"custom\""})
+    errors.extend(_control_ui_rules(data))
     errors.extend({"path": p, "message": f"is the redaction placeholder {REDACTED}, not a value"} for p in _placeholders(data))
     for key in data:
         if key not in KNOWN_SECTIONS:
             warnings.append({"path": key, "message": "unknown section (ignored by this gateway)"})
     return errors, warnings
+
+
+def _control_ui_rules(data: dict[str, Any]) -> list[dict[str, Any]]:
+    from .control_ui_links import normalize_base_path, shadowed_base_path
+
+    ui = (data.get("gateway") or {}).get("controlUi") if isinstance(data.get("gateway"), dict) else None
+    raw = ui.get("basePath") if isinstance(ui, dict) else None
+    if not isinstance(raw, str):
+        return []
+    if normalize_base_path(raw) is None:
+        return [{"path": "gateway.controlUi.basePath",
+                 "message": "a plain path like /ops (letters, digits, -._~ and the like; no .., //, ?, #, %)"}]
+    shadowed = shadowed_base_path(data)
+    if shadowed:
+        return [{"path": "gateway.controlUi.basePath",
+                 "message": f"{shadowed} is one of the gateway's own paths (API, probe, hooks or channel): choose another"}]
+    return []
 
 
 def _placeholders(value: Any, path: str = "") -> list[str]:

@@ -12,7 +12,9 @@ import re
 from typing import Any
 
 from .channels_config import inbound_paths
-from .config import config_value
+from .config_lookup import config_value
+
+
 
 _SEGMENT = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@-]+")
 

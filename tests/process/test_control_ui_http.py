@@ -195,15 +195,20 @@ def test_if_none_match_uses_the_weak_comparison(gw: Gateway) -> None:
     assert get(gw, "/app.js", headers={"If-None-Match": 'W/"other"'}).status == 200
 
 
-def test_a_base_path_on_an_api_path_is_named_by_the_dashboard(gw: Gateway) -> None:
-    # `/v1` or `/healthz` as basePath: the API keeps its paths, so the UI is served nowhere; the
-    # dashboard used to ask whether the UI was disabled
+def test_a_base_path_on_an_api_path_is_refused_and_named_by_the_dashboard(gw: Gateway) -> None:
+    # `/v1` or `/healthz` as basePath: the API keeps its paths, so the UI would be served nowhere.
+    # `config set` refuses it; written into the file by hand, the gateway keeps its last good config
+    # and the dashboard names the cause instead of asking whether the UI is disabled.
+    for base in ("/v1", "/healthz"):
+        res = gw.home.cli("config", "set", "gateway.controlUi.basePath", base)
+        assert res.returncode != 0 and "gateway.controlUi.basePath" in res.stderr and "own paths" in res.stderr, res.stderr
+    cfg = json.loads(gw.home.config_path.read_text())
     try:
-        for base in ("/v1", "/healthz"):
-            set_ui(gw, basePath=base)
-            assert get(gw, base + "/").status == 404
-            res = gw.home.cli("dashboard", "--no-open")
-            assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr
-            assert f"gateway.controlUi.basePath {base}" in res.stderr and "enabled false" not in res.stderr, res.stderr
+        cfg["gateway"]["controlUi"] = {"basePath": "/v1"}
+        gw.home.write_config(cfg)
+        res = gw.home.cli("dashboard", "--no-open")
+        assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr
+        assert "gateway.controlUi.basePath /v1" in res.stderr and "enabled false" not in res.stderr, res.stderr
+        assert is_document(get(gw, "/"))  # the gateway kept serving the UI at its last good base path
     finally:
         set_ui(gw)
