@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from openclaw.ipc.config import config_value
 from openclaw.ipc.config_file import load_config
 from openclaw.ipc.control_ui_links import links, shadowed_base_path, ui_enabled
 from openclaw.ipc.errors import ConfigRefusal, ExitCode
@@ -108,6 +109,8 @@ def dashboard_cmd(no_open: bool, as_json: bool) -> None:
                                     "Run `openclaw gateway start` to start a managed gateway, or `openclaw gateway run` in the foreground."])
         return
     token, _password, source = credentials_for(paths, config, None, None)
+    if config_value(config, "gateway.auth.mode") == "password":
+        token, source = None, None  # a leftover gateway.auth.token would be refused: the password is typed in Settings
     url = f"{ui['httpUrl']}#token={quote(token, safe='')}" if token else ui["httpUrl"]
     opened = False
     if not no_open and not as_json and _can_open_browser():

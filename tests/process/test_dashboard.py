@@ -60,3 +60,14 @@ def test_dashboard_with_a_malformed_tls_section_is_a_clear_failure(home: Home, t
     home.write_config(cfg)
     res = home.cli("dashboard", "--no-open")
     assert res.returncode == 1 and "Traceback" not in res.stderr and "Gateway is not running." in res.stderr, res.stderr
+
+
+def test_dashboard_in_password_mode_never_prints_a_leftover_token(home: Home, make_gateway) -> None:
+    port = free_port()
+    cfg = home.default_config(port=port)
+    cfg["gateway"]["auth"] = {"mode": "password", "password": "a-long-enough-password-0123456789", "token": TOKEN}
+    home.write_config(cfg)
+    make_gateway(args=[])
+    res = home.cli("dashboard", "--no-open")
+    assert res.returncode == 0 and "#token=" not in res.stdout and TOKEN not in res.stdout, res.stdout
+    assert "enter the token or password" in res.stdout

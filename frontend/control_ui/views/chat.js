@@ -11,6 +11,12 @@ let el = null;
 let ctx = null;
 let sessionKey = "main";
 const runs = new Map();  // runId -> the assistant message element being streamed
+const MAX_OPEN_RUNS = 50;  // runs whose final never came are forgotten, oldest first
+
+function track(runId, node) {
+  runs.set(runId, node);
+  while (runs.size > MAX_OPEN_RUNS) runs.delete(runs.keys().next().value);
+}
 
 function textOf(message) {
   if (!message) return "";
@@ -87,7 +93,7 @@ async function send(input) {
   if (!text.trim()) return;
   const runId = uuid();
   const reply = bubble("assistant", "", { state: "pending", deltas: "0", run: runId });
-  runs.set(runId, reply);
+  track(runId, reply);
   add(bubble("user", text, { state: "sent" }));
   add(reply);
   input.value = "";
@@ -116,7 +122,7 @@ export function onEvent(name, p) {
   if (!node) {
     if (p.sessionKey !== canonical(sessionKey) || p.state === "status") return;
     node = bubble("assistant", "", { state: "pending", deltas: "0", run: p.runId || "" });  // a run started elsewhere
-    runs.set(p.runId, node);
+    track(p.runId, node);
     add(node);
   }
   const body = node.querySelector(".body");
