@@ -1,33 +1,30 @@
 // Channels (channels.status): each configured channel account and its state.
 
 import { h, replace, table } from "../dom.js";
+import { Poller } from "./poller.js";
 
 export const id = "channels";
 export const title = "Channels";
 const POLL_MS = 5000;
 let el = null;
 let ctx = null;
-let timer = null;
 let shown = "";  // re-rendered only when the answer changes
+const poller = new Poller({ everyMs: POLL_MS, load: () => load(), connected: () => ctx.client.connected });
 
 export function mount(container, context) {
   el = container;
   ctx = context;
   shown = "";
   replace(el, h("div", { id: "channels-list" }, h("p", { class: "muted" }, "loading…")));
-  refresh();
+  poller.start();
 }
 
-export function unmount() { clearTimeout(timer); timer = null; el = null; }
-export function onHello() { refresh(); }
+export function unmount() { poller.stop(); el = null; }
+export function onHello() { poller.now(); }
 
 function flag(v) { return v === true ? "yes" : v === false ? "no" : "–"; }
 
-async function refresh() {
-  clearTimeout(timer);
-  if (!el) return;
-  timer = setTimeout(refresh, POLL_MS);
-  if (!ctx.client.connected) return;
+async function load() {
   try {
     const res = await ctx.client.call("channels.status", {});
     if (!el) return;
@@ -47,6 +44,6 @@ async function refresh() {
         (r) => ({ class: "channel", dataset: { account: r.a.accountId || "" } })) : h("p", { class: "muted" }, "No channels configured (channels.* in the config)."),
       issues.length ? h("ul", { class: "issues" }, issues.map((i) => h("li", {}, `${i.channel || ""} ${i.accountId || ""}: ${i.message || JSON.stringify(i)}`))) : null);
   } catch (e) {
-    replace(el.querySelector("#channels-list"), h("p", { class: "error" }, `channels.status failed: ${e.message}`));
+    if (el) replace(el.querySelector("#channels-list"), h("p", { class: "error" }, `channels.status failed: ${e.message}`));
   }
 }

@@ -2,6 +2,7 @@
 // and device pairing requests (device.pair.approve/reject), refreshed on the pairing events.
 
 import { ago, h, replace, table } from "../dom.js";
+import { Poller } from "./poller.js";
 
 export const id = "nodes";
 export const title = "Nodes";
@@ -10,7 +11,7 @@ const EVENTS = new Set(["node.pair.requested", "node.pair.resolved", "device.pai
   "device.pair.changed", "node.runnerInventory.changed"]);
 let el = null;
 let ctx = null;
-let timer = null;
+const poller = new Poller({ everyMs: POLL_MS, load: () => load(), connected: () => ctx.client.connected });
 let shown = "";  // what is on screen: re-rendered only when it changes (a button being clicked stays put)
 
 export function mount(container, context) {
@@ -22,12 +23,12 @@ export function mount(container, context) {
     h("h2", {}, "Nodes"), h("div", { id: "node-list" }),
     h("h2", {}, "Device pairing requests"), h("div", { id: "device-pending" }),
     h("p", { id: "nodes-note", class: "muted" }, ""));
-  refresh();
+  poller.start();
 }
 
-export function unmount() { clearTimeout(timer); timer = null; el = null; }
-export function onHello() { refresh(); }
-export function onEvent(name) { if (EVENTS.has(name)) refresh(); }
+export function unmount() { poller.stop(); el = null; }
+export function onHello() { poller.now(); }
+export function onEvent(name) { if (EVENTS.has(name)) poller.soon(); }
 
 function note(text, isError) {
   const n = el && el.querySelector("#nodes-note");
@@ -41,14 +42,10 @@ async function act(method, requestId, label) {
   } catch (e) {
     note(`${method} failed: ${e.message}`, true);
   }
-  refresh();
+  poller.now();
 }
 
-async function refresh() {
-  clearTimeout(timer);
-  if (!el) return;
-  timer = setTimeout(refresh, POLL_MS);
-  if (!ctx.client.connected) return;
+async function load() {
   try {
     const [list, pairs, devices] = await Promise.all([
       ctx.client.call("node.list", {}), ctx.client.call("node.pair.list", {}),

@@ -1,13 +1,14 @@
 // Health, every supervised process (status -> supervision.processes) and presence, live.
 
 import { ago, bytes, duration, h, replace, table } from "../dom.js";
+import { Poller } from "./poller.js";
 
 export const id = "overview";
 export const title = "Overview";
 const POLL_MS = 2000;
 let el = null;
 let ctx = null;
-let timer = null;
+const poller = new Poller({ everyMs: POLL_MS, load: () => load(), connected: () => ctx.client.connected });
 let presence = [];
 let health = null;
 
@@ -28,12 +29,11 @@ export function mount(container, context) {
       h("ul", { class: "presence", id: "presence" }));
   }
   onHello(ctx.hello);
-  refresh();
+  poller.start();
 }
 
 export function unmount() {
-  clearTimeout(timer);
-  timer = null;
+  poller.stop();
   el = null;
 }
 
@@ -42,7 +42,7 @@ export function onHello(hello) {
   if (Array.isArray(hello.snapshot.presence)) presence = hello.snapshot.presence;
   if (hello.snapshot.health) health = hello.snapshot.health;
   renderPresence();
-  refresh();
+  poller.now();
 }
 
 export function onEvent(name, payload) {
@@ -50,11 +50,7 @@ export function onEvent(name, payload) {
   if (name === "presence") renderPresence();
 }
 
-async function refresh() {
-  clearTimeout(timer);
-  if (!el) return;
-  timer = setTimeout(refresh, POLL_MS);
-  if (!ctx.client.connected) return;
+async function load() {
   try {
     const status = await ctx.client.call("status", {});
     if (el) render(status);

@@ -1,20 +1,16 @@
 // Sessions (sessions.list), refreshed on `sessions.changed` (sessions.subscribe while shown) and every
-// few seconds. Events are gathered for EVENT_DELAY_MS and never overlap a request in flight, so a
-// burst of them costs a few requests a second at most.
+// few seconds; events are gathered and never overlap a request in flight (poller.js).
 
 import { ago, h, replace, table } from "../dom.js";
+import { Poller } from "./poller.js";
 
 export const id = "sessions";
 export const title = "Sessions";
 const POLL_MS = 5000;
-const EVENT_DELAY_MS = 250;
 let el = null;
 let ctx = null;
-let timer = null;
 let shown = "";  // re-rendered only when the answer changes
-let inFlight = false;
-let dirty = false;  // an event came while a sessions.list was in flight: one more after it
-let soon = null;  // the refresh an event asked for
+const poller = new Poller({ everyMs: POLL_MS, load: () => load(), connected: () => ctx.client.connected });
 
 export function mount(container, context) {
   el = container;
@@ -22,26 +18,18 @@ export function mount(container, context) {
   shown = "";
   replace(el, h("div", { id: "sessions-list" }, h("p", { class: "muted" }, "loading…")));
   subscribe(true);
-  refresh();
+  poller.start();
 }
 
 function subscribe(on) {
   if (ctx.client.connected) ctx.client.call(on ? "sessions.subscribe" : "sessions.unsubscribe", {}).catch(() => {});
 }
 
-export function unmount() { clearTimeout(timer); clearTimeout(soon); timer = soon = null; el = null; subscribe(false); }
-export function onHello() { subscribe(true); refresh(); }
-export function onEvent(name) {
-  if (name === "sessions.changed" && !soon) soon = setTimeout(() => { soon = null; refresh(); }, EVENT_DELAY_MS);
-}
+export function unmount() { poller.stop(); el = null; subscribe(false); }
+export function onHello() { subscribe(true); poller.now(); }
+export function onEvent(name) { if (name === "sessions.changed") poller.soon(); }
 
-async function refresh() {
-  if (inFlight) { dirty = true; return; }
-  clearTimeout(timer);
-  if (!el) return;
-  timer = setTimeout(refresh, POLL_MS);
-  if (!ctx.client.connected) return;
-  inFlight = true;
+async function load() {
   try {
     const res = await ctx.client.call("sessions.list", { limit: 100 });
     if (!el) return;
@@ -56,8 +44,5 @@ async function refresh() {
         String(s.totalTokens ?? ""), ago(s.updatedAt)] })), (r) => ({ class: "session", dataset: { key: r.s.key } })) : h("p", { class: "muted" }, "no sessions yet"));
   } catch (e) {
     if (el) replace(el.querySelector("#sessions-list"), h("p", { class: "error" }, `sessions.list failed: ${e.message}`));
-  } finally {
-    inFlight = false;
-    if (dirty) { dirty = false; refresh(); }
   }
 }
